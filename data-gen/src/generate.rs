@@ -1,0 +1,248 @@
+//! The generator's front: check the request, write the files, write the manifest last.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+
+use crate::batch::BatchGenerator;
+use crate::encoding::{Codec, DEFAULT_BATCH_ROWS, DEFAULT_ROW_GROUP_ROWS, ParquetSettings};
+use crate::error::{Error, Result};
+use crate::layout::{Layout, Unit};
+use crate::manifest::{MANIFEST_FILE, Manifest};
+use crate::pipeline::{BatchSource, write_dataset};
+use crate::sink::TMP_SUFFIX;
+
+/// The seed used when none is given.
+pub const DEFAULT_SEED: u64 = 20_260_101;
+
+/// Everything one generation run needs.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub out: PathBuf,
+    pub rows: u64,
+    pub files: u64,
+    pub seed: u64,
+    pub threads: usize,
+    pub compression: Codec,
+    pub row_group_rows: u64,
+    pub batch_rows: usize,
+    /// Replace an existing dataset in `out`.
+    pub force: bool,
+}
+
+impl Request {
+    pub fn new(out: impl Into<PathBuf>, rows: u64, files: u64) -> Self {
+        Self {
+            out: out.into(),
+            rows,
+            files,
+            seed: DEFAULT_SEED,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            compression: Codec::Zstd,
+            row_group_rows: DEFAULT_ROW_GROUP_ROWS,
+            batch_rows: DEFAULT_BATCH_ROWS,
+            force: false,
+        }
+    }
+
+    pub fn layout(&self) -> Result<Layout> {
+        Layout::new(self.rows, self.files, self.row_group_rows)
+    }
+
+    pub fn settings(&self) -> ParquetSettings {
+        ParquetSettings::new(self.compression, self.row_group_rows, self.batch_rows)
+    }
+}
+
+/// What a finished run reports.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub manifest: Manifest,
+    pub seconds: f64,
+}
+
+impl Summary {
+    pub fn rows_per_second(&self) -> f64 {
+        self.manifest.rows as f64 / self.seconds
+    }
+}
+
+impl BatchSource for BatchGenerator {
+    fn schema(&self) -> SchemaRef {
+        BatchGenerator::schema(self)
+    }
+
+    fn batches(&self, unit: &Unit, sink: &mut dyn FnMut(RecordBatch) -> Result<()>) -> Result<()> {
+        let step = DEFAULT_BATCH_ROWS as u64;
+        let mut start = unit.start;
+        let end = unit.start + unit.rows;
+        while start < end {
+            let len = step.min(end - start);
+            sink(self.batch(start, len as usize))?;
+            start += len;
+        }
+        Ok(())
+    }
+}
+
+/// Validates the request and prepares `out`; nothing is written or removed unless all checks pass.
+pub fn preflight(req: &Request) -> Result<Layout> {
+    let layout = req.layout()?;
+    if req.threads == 0 {
+        return Err(Error::InvalidArgument(
+            "--threads must be at least 1".into(),
+        ));
+    }
+    if req.batch_rows == 0 {
+        return Err(Error::InvalidArgument(
+            "batch rows must be at least 1".into(),
+        ));
+    }
+    let out = &req.out;
+    if out.exists() && !out.is_dir() {
+        return Err(Error::InvalidArgument(format!(
+            "--out {} exists and is not a directory",
+            out.display()
+        )));
+    }
+    if out.is_dir() {
+        let mut entries = std::fs::read_dir(out).map_err(|e| Error::OutputNotWritable {
+            path: out.clone(),
+            source: e,
+        })?;
+        if entries.next().is_some() && !req.force {
+            return Err(Error::OutputNotEmpty(out.clone()));
+        }
+    }
+    std::fs::create_dir_all(out).map_err(|e| Error::OutputNotWritable {
+        path: out.clone(),
+        source: e,
+    })?;
+    // Prove we can create files there before promising anything.
+    let probe = out.join(format!(".data-gen-probe{TMP_SUFFIX}"));
+    std::fs::write(&probe, b"").map_err(|e| Error::OutputNotWritable {
+        path: out.clone(),
+        source: e,
+    })?;
+    let _ = std::fs::remove_file(&probe);
+
+    let needed = estimated_bytes(req.rows, req.compression);
+    let available = available_bytes(out)?;
+    // Files being replaced free their space as they are overwritten.
+    let reclaimable = if req.force {
+        existing_dataset_bytes(out)
+    } else {
+        0
+    };
+    if needed > available + reclaimable {
+        return Err(Error::InsufficientSpace {
+            path: out.clone(),
+            needed,
+            available,
+        });
+    }
+    Ok(layout)
+}
+
+/// Estimated output size with a 25 % margin.
+pub fn estimated_bytes(rows: u64, codec: Codec) -> u64 {
+    (rows as f64 * codec.estimated_bytes_per_row() * 1.25) as u64 + (1 << 20)
+}
+
+fn available_bytes(dir: &Path) -> Result<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).map_err(|_| {
+        Error::InvalidArgument(format!("--out {} contains a NUL byte", dir.display()))
+    })?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a valid NUL-terminated path and `st` a properly sized, writable struct.
+    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
+    if rc != 0 {
+        return Err(Error::io(
+            format!("checking free space of {}", dir.display()),
+            std::io::Error::last_os_error(),
+        ));
+    }
+    Ok(st.f_bavail as u64 * st.f_frsize as u64)
+}
+
+fn is_ours(name: &str) -> bool {
+    (name.starts_with("part-") && (name.ends_with(".parquet") || name.ends_with(".parquet.tmp")))
+        || name == MANIFEST_FILE
+        || name == format!("{MANIFEST_FILE}{TMP_SUFFIX}")
+}
+
+fn existing_dataset_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| is_ours(&e.file_name().to_string_lossy()))
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// Before a forced rewrite: drop the old manifest first (so the directory never claims a
+/// dataset it does not hold), then leftover temporary files. Old part files stay until they are
+/// replaced by rename; those beyond the new file count are removed after the new files are in.
+fn invalidate_existing(dir: &Path) -> Result<()> {
+    let manifest = dir.join(MANIFEST_FILE);
+    if manifest.exists() {
+        std::fs::remove_file(&manifest)
+            .map_err(|e| Error::io(format!("removing {}", manifest.display()), e))?;
+    }
+    for entry in
+        std::fs::read_dir(dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))?
+    {
+        let entry = entry.map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if is_ours(&name) && name.ends_with(TMP_SUFFIX) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    Ok(())
+}
+
+fn remove_stale_parts(dir: &Path, layout: &Layout) -> Result<()> {
+    let keep: std::collections::HashSet<String> =
+        (0..layout.files()).map(Layout::file_name).collect();
+    for name in crate::manifest::parquet_files(dir)? {
+        if name.starts_with("part-") && !keep.contains(&name) {
+            let path = dir.join(&name);
+            std::fs::remove_file(&path)
+                .map_err(|e| Error::io(format!("removing stale {}", path.display()), e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Generates the dataset described by `req`: checks, files, then the manifest.
+pub fn generate(req: &Request, progress: &mut dyn FnMut(u64)) -> Result<Summary> {
+    let layout = preflight(req)?;
+    let started = Instant::now();
+    if req.force {
+        invalidate_existing(&req.out)?;
+    }
+    let settings = req.settings();
+    let source = BatchGenerator::new(req.seed, req.rows);
+    let written = write_dataset(
+        &req.out,
+        &layout,
+        &source,
+        settings.writer_properties(),
+        req.threads,
+        progress,
+    )?;
+    if req.force {
+        remove_stale_parts(&req.out, &layout)?;
+    }
+    let manifest = Manifest::new(req.seed, &layout, settings, &written);
+    manifest.write(&req.out)?;
+    Ok(Summary {
+        manifest,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}

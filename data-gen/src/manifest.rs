@@ -1,0 +1,293 @@
+//! `manifest.json`: what a dataset is, so a reader can verify it before measuring it.
+//!
+//! The manifest is deterministic (no wall-clock time, no thread count): two runs with the same
+//! rows, files, seed and settings write byte-identical manifests, so its SHA-256 names the data.
+
+use std::io::Read;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::encoding::ParquetSettings;
+use crate::error::{Error, Result};
+use crate::layout::Layout;
+use crate::pipeline::WrittenFile;
+use crate::schema;
+
+pub const MANIFEST_FILE: &str = "manifest.json";
+pub const MANIFEST_VERSION: u32 = 1;
+/// Bumped whenever the same `(rows, files, seed)` would produce different data.
+pub const DATA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub manifest_version: u32,
+    pub generator: GeneratorInfo,
+    pub seed: u64,
+    pub rows: u64,
+    pub file_count: usize,
+    pub schema: Vec<ColumnSpec>,
+    pub time_window: TimeWindow,
+    pub parquet: ParquetSettings,
+    pub total_bytes: u64,
+    pub files: Vec<FileEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GeneratorInfo {
+    pub name: String,
+    pub version: String,
+    /// Version of the data model: same inputs and same `data_version` give the same rows.
+    pub data_version: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnSpec {
+    pub name: String,
+    pub arrow_type: String,
+    pub nullable: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeWindow {
+    pub start: String,
+    pub end: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub name: String,
+    pub rows: u64,
+    /// Global index of the file's first row.
+    pub first_row: u64,
+    pub row_groups: u64,
+    pub bytes: u64,
+    pub sha256: String,
+    pub ts_min_us: i64,
+    pub ts_max_us: i64,
+    pub ts_min: String,
+    pub ts_max: String,
+}
+
+impl Manifest {
+    pub fn new(
+        seed: u64,
+        layout: &Layout,
+        parquet: ParquetSettings,
+        written: &[WrittenFile],
+    ) -> Self {
+        let files: Vec<FileEntry> = written
+            .iter()
+            .map(|w| FileEntry {
+                name: Layout::file_name(w.index),
+                rows: w.rows,
+                first_row: layout.file_start(w.index),
+                row_groups: w.rows.div_ceil(layout.row_group_rows()),
+                bytes: w.bytes,
+                sha256: w.sha256.clone(),
+                ts_min_us: w.ts_min,
+                ts_max_us: w.ts_max,
+                ts_min: rfc3339_micros(w.ts_min),
+                ts_max: rfc3339_micros(w.ts_max),
+            })
+            .collect();
+        Self {
+            manifest_version: MANIFEST_VERSION,
+            generator: GeneratorInfo {
+                name: "logbench data-gen".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+                data_version: DATA_VERSION,
+            },
+            seed,
+            rows: layout.rows(),
+            file_count: layout.files(),
+            schema: schema::schema()
+                .fields()
+                .iter()
+                .map(|f| ColumnSpec {
+                    name: f.name().clone(),
+                    arrow_type: f.data_type().to_string(),
+                    nullable: f.is_nullable(),
+                })
+                .collect(),
+            time_window: TimeWindow {
+                start: rfc3339_micros(schema::WINDOW_START_US),
+                end: rfc3339_micros(schema::WINDOW_END_US),
+            },
+            parquet,
+            total_bytes: files.iter().map(|f| f.bytes).sum(),
+            files,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("manifest serialises");
+        s.push('\n');
+        s
+    }
+
+    /// Writes `dir/manifest.json` atomically (temporary name, sync, rename).
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        write_atomically(&dir.join(MANIFEST_FILE), self.to_json().as_bytes())
+    }
+
+    pub fn read(dir: &Path) -> Result<Self> {
+        let path = dir.join(MANIFEST_FILE);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        serde_json::from_str(&text).map_err(|e| Error::Manifest(format!("{}: {e}", path.display())))
+    }
+
+    /// Checks that `dir` holds exactly the manifest's files with their sizes (and, with
+    /// `digests`, their SHA-256). Returns the first mismatch as an error.
+    pub fn verify(&self, dir: &Path, digests: bool) -> Result<()> {
+        let mismatch = |m: String| Err(Error::Manifest(format!("{}: {m}", dir.display())));
+        if self.files.len() != self.file_count {
+            return mismatch(format!(
+                "lists {} files but file_count is {}",
+                self.files.len(),
+                self.file_count
+            ));
+        }
+        let listed: u64 = self.files.iter().map(|f| f.rows).sum();
+        if listed != self.rows {
+            return mismatch(format!("file rows add up to {listed}, not {}", self.rows));
+        }
+        let mut on_disk = parquet_files(dir)?;
+        on_disk.sort();
+        let mut expected: Vec<&str> = self.files.iter().map(|f| f.name.as_str()).collect();
+        expected.sort();
+        if on_disk != expected {
+            let extra: Vec<_> = on_disk
+                .iter()
+                .filter(|n| !expected.contains(&n.as_str()))
+                .collect();
+            let missing: Vec<_> = expected
+                .iter()
+                .filter(|n| !on_disk.iter().any(|d| d == *n))
+                .collect();
+            return mismatch(format!(
+                "files differ from the manifest (missing: {missing:?}, unexpected: {extra:?})"
+            ));
+        }
+        for f in &self.files {
+            let path = dir.join(&f.name);
+            let len = std::fs::metadata(&path)
+                .map_err(|e| Error::io(format!("reading {}", path.display()), e))?
+                .len();
+            if len != f.bytes {
+                return mismatch(format!(
+                    "{} has {len} bytes, manifest says {}",
+                    f.name, f.bytes
+                ));
+            }
+            if digests {
+                let got = sha256_file(&path)?;
+                if got != f.sha256 {
+                    return mismatch(format!(
+                        "{} has SHA-256 {got}, manifest says {}",
+                        f.name, f.sha256
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Names of the `*.parquet` files directly in `dir`.
+pub fn parquet_files(dir: &Path) -> Result<Vec<String>> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".parquet") {
+            out.push(name);
+        }
+    }
+    Ok(out)
+}
+
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let ctx = || format!("reading {}", path.display());
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(ctx(), e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| Error::io(ctx(), e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Writes `bytes` to `path` through a synced temporary file and a rename.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(crate::sink::TMP_SUFFIX);
+    let tmp = std::path::PathBuf::from(tmp);
+    let ctx = |what: &str| format!("{what} {}", tmp.display());
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(ctx("creating"), e))?;
+        f.write_all(bytes)
+            .map_err(|e| Error::io(ctx("writing"), e))?;
+        f.sync_all().map_err(|e| Error::io(ctx("syncing"), e))?;
+        std::fs::rename(&tmp, path).map_err(|e| Error::io(ctx("renaming"), e))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// `2026-01-01T00:00:00.000000Z` for microseconds since the epoch (proleptic Gregorian, UTC).
+pub fn rfc3339_micros(us: i64) -> String {
+    let secs = us.div_euclid(1_000_000);
+    let micros = us.rem_euclid(1_000_000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    // Days to civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+        sod / 3600,
+        (sod / 60) % 60,
+        sod % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_formats_known_instants() {
+        assert_eq!(rfc3339_micros(0), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(
+            rfc3339_micros(schema::WINDOW_START_US),
+            "2026-01-01T00:00:00.000000Z"
+        );
+        assert_eq!(
+            rfc3339_micros(schema::WINDOW_END_US - 1),
+            "2026-01-30T23:59:59.999999Z"
+        );
+        assert_eq!(
+            rfc3339_micros(951_782_400_000_001),
+            "2000-02-29T00:00:00.000001Z"
+        );
+    }
+}
