@@ -157,3 +157,144 @@ fn strings(vocab: &[&str], indices: &[u8]) -> StringArray {
     StringArray::try_new(offsets, Buffer::from_vec(values), None)
         .expect("vocabulary strings are UTF-8")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::Array;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Float64Type, Int16Type, Int64Type, TimestampMicrosecondType};
+    use std::collections::HashMap;
+
+    use crate::schema::{USERS, WINDOW_END_US};
+
+    fn sample(seed: u64) -> RecordBatch {
+        BatchGenerator::new(seed, 1_000_000).batch(0, 200_000)
+    }
+
+    fn median(v: &mut [f64]) -> f64 {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    }
+
+    #[test]
+    fn batches_are_pure_functions_of_their_row_range() {
+        let g = BatchGenerator::new(9, 10_000);
+        let whole = g.batch(1_000, 3_000);
+        let a = g.batch(1_000, 1_234);
+        let b = g.batch(2_234, 1_766);
+        assert_eq!(whole.slice(0, 1_234), a);
+        assert_eq!(whole.slice(1_234, 1_766), b);
+        assert_eq!(g.batch(5, 7), BatchGenerator::new(9, 10_000).batch(5, 7));
+        assert_ne!(
+            g.batch(0, 100),
+            BatchGenerator::new(10, 10_000).batch(0, 100)
+        );
+    }
+
+    #[test]
+    fn every_column_stays_in_bounds() {
+        let b = sample(1);
+        let ts = b
+            .column(0)
+            .as_primitive::<TimestampMicrosecondType>()
+            .values();
+        assert!(ts.windows(2).all(|w| w[0] <= w[1]), "ts is non-decreasing");
+        assert!(ts[0] >= WINDOW_START_US && *ts.last().unwrap() < WINDOW_END_US);
+        let users = b.column(1).as_primitive::<Int64Type>().values();
+        assert!(users.iter().all(|u| (1..=USERS as i64).contains(u)));
+        let status = b.column(4).as_primitive::<Int16Type>().values();
+        assert!(status.iter().all(|s| STATUS_CODES.contains(s)));
+        let latency = b.column(5).as_primitive::<Float64Type>().values();
+        assert!(latency.iter().all(|l| *l > 0.0 && l.is_finite()));
+        let bytes = b.column(6).as_primitive::<Int64Type>().values();
+        assert!(bytes.iter().all(|x| *x >= 1));
+        for c in 0..8 {
+            assert_eq!(b.column(c).null_count(), 0);
+        }
+        let regions: std::collections::HashSet<&str> =
+            b.column(7).as_string::<i32>().iter().flatten().collect();
+        assert_eq!(regions.len(), 10);
+        let endpoints: std::collections::HashSet<&str> =
+            b.column(3).as_string::<i32>().iter().flatten().collect();
+        assert!(endpoints.len() > 180, "{} endpoints seen", endpoints.len());
+    }
+
+    #[test]
+    fn categorical_mixes_are_realistic() {
+        let b = sample(2);
+        let n = b.num_rows() as f64;
+        let mut methods: HashMap<&str, f64> = HashMap::new();
+        for m in b.column(2).as_string::<i32>().iter().flatten() {
+            *methods.entry(m).or_default() += 1.0 / n;
+        }
+        assert_eq!(methods.len(), 5);
+        let get = methods["GET"];
+        assert!(
+            get > 0.6 && methods.values().all(|f| *f <= get),
+            "{methods:?}"
+        );
+        let status = b.column(4).as_primitive::<Int16Type>().values();
+        let share =
+            |pred: &dyn Fn(i16) -> bool| status.iter().filter(|s| pred(**s)).count() as f64 / n;
+        let ok = share(&|s| s == 200);
+        assert!(ok > 0.6, "200s: {ok}");
+        let client = share(&|s| (400..500).contains(&s));
+        let server = share(&|s| s >= 500);
+        assert!(client > 0.03 && client < 0.15, "4xx: {client}");
+        assert!(server > 0.003 && server < 0.05, "5xx: {server}");
+        // Endpoints are skewed: the most popular route carries far more than 1/200 of traffic.
+        let mut per_endpoint: HashMap<&str, usize> = HashMap::new();
+        for e in b.column(3).as_string::<i32>().iter().flatten() {
+            *per_endpoint.entry(e).or_default() += 1;
+        }
+        let top = *per_endpoint.values().max().unwrap() as f64 / n;
+        assert!(top > 0.08, "top endpoint share {top}");
+    }
+
+    #[test]
+    fn latency_is_long_tailed_and_slower_for_server_errors() {
+        let b = sample(3);
+        let status = b.column(4).as_primitive::<Int16Type>().values();
+        let latency = b.column(5).as_primitive::<Float64Type>().values();
+        let mut all: Vec<f64> = latency.to_vec();
+        let p50 = median(&mut all);
+        let p99 = all[all.len() * 99 / 100];
+        assert!(p99 / p50 > 5.0, "p50 {p50}, p99 {p99}");
+        let pick = |pred: &dyn Fn(i16) -> bool| -> Vec<f64> {
+            status
+                .iter()
+                .zip(latency)
+                .filter(|(s, _)| pred(**s))
+                .map(|(_, l)| *l)
+                .collect()
+        };
+        let ok = median(&mut pick(&|s| s == 200));
+        let err = median(&mut pick(&|s| s >= 500));
+        assert!(err > 2.0 * ok, "5xx median {err} vs 200 median {ok}");
+        let bytes = b.column(6).as_primitive::<Int64Type>().values();
+        let mut b2: Vec<f64> = bytes.iter().map(|x| *x as f64).collect();
+        let bp50 = median(&mut b2);
+        assert!(b2[b2.len() * 999 / 1000] / bp50 > 10.0, "bytes tail");
+    }
+
+    #[test]
+    fn a_few_users_make_many_requests() {
+        let b = sample(4);
+        let mut per_user: HashMap<i64, usize> = HashMap::new();
+        for u in b.column(1).as_primitive::<Int64Type>().values() {
+            *per_user.entry(*u).or_default() += 1;
+        }
+        let mut counts: Vec<usize> = per_user.values().copied().collect();
+        counts.sort_unstable_by(|a, b| b.cmp(a));
+        let n = b.num_rows() as f64;
+        let top100: usize = counts.iter().take(100).sum();
+        assert!(
+            top100 as f64 / n > 0.25,
+            "top 100 users: {}",
+            top100 as f64 / n
+        );
+        assert!(counts[0] as f64 / n > 0.03);
+        assert!(per_user.len() > 50_000, "{} distinct users", per_user.len());
+    }
+}

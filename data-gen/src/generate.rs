@@ -11,7 +11,7 @@ use crate::encoding::{Codec, DEFAULT_BATCH_ROWS, DEFAULT_ROW_GROUP_ROWS, Parquet
 use crate::error::{Error, Result};
 use crate::layout::{Layout, Unit};
 use crate::manifest::{MANIFEST_FILE, Manifest};
-use crate::pipeline::{BatchSource, write_dataset};
+use crate::pipeline::{BatchSource, WrittenFile, write_files};
 use crate::sink::TMP_SUFFIX;
 
 /// The seed used when none is given.
@@ -228,9 +228,9 @@ pub fn generate(req: &Request, progress: &mut dyn FnMut(u64)) -> Result<Summary>
     }
     let settings = req.settings();
     let source = BatchGenerator::new(req.seed, req.rows);
-    let written = write_dataset(
+    let written = write_files(
         &req.out,
-        &layout,
+        &layout.units(),
         &source,
         settings.writer_properties(),
         req.threads,
@@ -245,4 +245,40 @@ pub fn generate(req: &Request, progress: &mut dyn FnMut(u64)) -> Result<Summary>
         manifest,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Regenerates part `file` of the dataset `req` describes into `req.out`, alone.
+///
+/// The result is byte-identical to the same file of a full run: a file depends only on the
+/// seed, its index and the row split. Writes no manifest; an existing file of that name is
+/// replaced only with `force`.
+pub fn generate_single_file(req: &Request, file: usize) -> Result<WrittenFile> {
+    let layout = req.layout()?;
+    if file >= layout.files() {
+        return Err(Error::InvalidArgument(format!(
+            "--only-file {file} is out of range: the dataset has files 0 to {}",
+            layout.files() - 1
+        )));
+    }
+    std::fs::create_dir_all(&req.out).map_err(|e| Error::OutputNotWritable {
+        path: req.out.clone(),
+        source: e,
+    })?;
+    let target = req.out.join(Layout::file_name(file));
+    if target.exists() && !req.force {
+        return Err(Error::InvalidArgument(format!(
+            "{} exists (use --force to replace it)",
+            target.display()
+        )));
+    }
+    let source = BatchGenerator::new(req.seed, req.rows);
+    let mut written = write_files(
+        &req.out,
+        &layout.file_units(file),
+        &source,
+        req.settings().writer_properties(),
+        req.threads,
+        &mut |_| {},
+    )?;
+    Ok(written.pop().expect("one file written"))
 }

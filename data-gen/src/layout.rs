@@ -89,22 +89,25 @@ impl Layout {
 
     /// All units in file order, then row-group order: the order they are written in.
     pub fn units(&self) -> Vec<Unit> {
-        let mut out = Vec::new();
-        for file in 0..self.files() {
-            let (start, rows) = (self.file_start(file), self.file_rows(file));
-            let groups = rows.div_ceil(self.row_group_rows);
-            for g in 0..groups {
+        (0..self.files()).flat_map(|f| self.file_units(f)).collect()
+    }
+
+    /// The row groups of one file, in order.
+    pub fn file_units(&self, file: usize) -> Vec<Unit> {
+        let (start, rows) = (self.file_start(file), self.file_rows(file));
+        let groups = rows.div_ceil(self.row_group_rows);
+        (0..groups)
+            .map(|g| {
                 let first = g * self.row_group_rows;
-                out.push(Unit {
+                Unit {
                     file,
                     row_group: g as usize,
                     start: start + first,
                     rows: (rows - first).min(self.row_group_rows),
                     last_in_file: g + 1 == groups,
-                });
-            }
-        }
-        out
+                }
+            })
+            .collect()
     }
 }
 

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use data_gen::encoding::{DEFAULT_BATCH_ROWS, DEFAULT_ROW_GROUP_ROWS};
 use data_gen::error::human_bytes;
-use data_gen::{Codec, DEFAULT_SEED, Request, generate};
+use data_gen::{Codec, DEFAULT_SEED, Request, generate, generate_single_file};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Generate a synthetic web/API access log as Parquet, deterministically and in parallel.
@@ -37,6 +37,9 @@ struct Cli {
     /// Replace a dataset already in --out.
     #[arg(long)]
     force: bool,
+    /// Regenerate only part N (byte-identical to that file of a full run); writes no manifest.
+    #[arg(long, value_name = "N")]
+    only_file: Option<usize>,
     /// No progress bar and no summary line.
     #[arg(long)]
     quiet: bool,
@@ -83,6 +86,23 @@ fn main() -> ExitCode {
     req.batch_rows = DEFAULT_BATCH_ROWS;
     req.force = cli.force;
 
+    if let Some(file) = cli.only_file {
+        return match generate_single_file(&req, file) {
+            Ok(w) => {
+                if !cli.quiet {
+                    println!(
+                        "data-gen: wrote {} ({} rows, {} bytes, sha256 {})",
+                        req.out.join(data_gen::Layout::file_name(file)).display(),
+                        w.rows,
+                        w.bytes,
+                        w.sha256
+                    );
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        };
+    }
     let bar = if cli.quiet || !std::io::stderr().is_terminal() {
         ProgressBar::hidden()
     } else {
@@ -116,9 +136,11 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            eprintln!("data-gen: error: {e}");
-            ExitCode::from(if e.is_usage() { 2 } else { 1 })
-        }
+        Err(e) => fail(&e),
     }
+}
+
+fn fail(e: &data_gen::Error) -> ExitCode {
+    eprintln!("data-gen: error: {e}");
+    ExitCode::from(if e.is_usage() { 2 } else { 1 })
 }

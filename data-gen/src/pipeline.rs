@@ -78,12 +78,13 @@ impl Window {
     }
 }
 
-/// Generates and writes every file of `layout` into `dir` with `threads` workers.
+/// Generates and writes the files that `units` make up into `dir` with `threads` workers.
 ///
-/// `progress` is called on the calling thread with the rows written so far.
-pub fn write_dataset(
+/// `units` must hold whole files in write order (all of [`Layout::units`], or those of one
+/// file). `progress` is called on the calling thread with the rows written so far.
+pub fn write_files(
     dir: &Path,
-    layout: &Layout,
+    units: &[Unit],
     source: &dyn BatchSource,
     props: Arc<WriterProperties>,
     threads: usize,
@@ -91,7 +92,6 @@ pub fn write_dataset(
 ) -> Result<Vec<WrittenFile>> {
     let schema = source.schema();
     let factory = row_group_factory(schema.clone(), props.clone())?;
-    let units = layout.units();
     let threads = threads.max(1);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -109,7 +109,7 @@ pub fn write_dataset(
     pool.in_place_scope(|scope| {
         for _ in 0..threads {
             let tx = tx.clone();
-            let (window, next_unit, units, factory) = (&window, &next_unit, &units, &factory);
+            let (window, next_unit, factory) = (&window, &next_unit, &factory);
             scope.spawn(move |_| {
                 while window.acquire() {
                     let i = next_unit.fetch_add(1, Ordering::Relaxed);
@@ -126,7 +126,7 @@ pub fn write_dataset(
             });
         }
         drop(tx);
-        let written = write_in_order(dir, layout, &units, &rx, &schema, &props, &window, progress);
+        let written = write_in_order(dir, units, &rx, &schema, &props, &window, progress);
         // Whatever happened, let blocked workers go so the scope can end.
         window.cancel();
         written
@@ -190,10 +190,8 @@ fn encode_unit(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 fn write_in_order(
     dir: &Path,
-    layout: &Layout,
     units: &[Unit],
     rx: &mpsc::Receiver<(usize, Result<Encoded>)>,
     schema: &SchemaRef,
@@ -202,7 +200,7 @@ fn write_in_order(
     progress: &mut dyn FnMut(u64),
 ) -> Result<Vec<WrittenFile>> {
     let mut pending: BTreeMap<usize, Encoded> = BTreeMap::new();
-    let mut files = Vec::with_capacity(layout.files());
+    let mut files = Vec::new();
     let mut open: Option<(PartFile, WrittenFile)> = None;
     let mut rows_done = 0u64;
     for next in 0..units.len() {
