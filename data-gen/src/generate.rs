@@ -75,7 +75,7 @@ impl BatchSource for BatchGenerator {
     }
 
     fn batches(&self, unit: &Unit, sink: &mut dyn FnMut(RecordBatch) -> Result<()>) -> Result<()> {
-        let step = DEFAULT_BATCH_ROWS as u64;
+        let step = self.batch_rows() as u64;
         let mut start = unit.start;
         let end = unit.start + unit.rows;
         while start < end {
@@ -227,7 +227,7 @@ pub fn generate(req: &Request, progress: &mut dyn FnMut(u64)) -> Result<Summary>
         invalidate_existing(&req.out)?;
     }
     let settings = req.settings();
-    let source = BatchGenerator::new(req.seed, req.rows);
+    let source = BatchGenerator::new(req.seed, req.rows).with_batch_rows(req.batch_rows);
     let written = write_files(
         &req.out,
         &layout.units(),
@@ -271,7 +271,7 @@ pub fn generate_single_file(req: &Request, file: usize) -> Result<WrittenFile> {
             target.display()
         )));
     }
-    let source = BatchGenerator::new(req.seed, req.rows);
+    let source = BatchGenerator::new(req.seed, req.rows).with_batch_rows(req.batch_rows);
     let mut written = write_files(
         &req.out,
         &layout.file_units(file),

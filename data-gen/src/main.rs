@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use data_gen::encoding::{DEFAULT_BATCH_ROWS, DEFAULT_ROW_GROUP_ROWS};
+use data_gen::encoding::DEFAULT_ROW_GROUP_ROWS;
 use data_gen::error::human_bytes;
 use data_gen::{Codec, DEFAULT_SEED, Request, generate, generate_single_file};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -83,7 +83,6 @@ fn main() -> ExitCode {
     }
     req.compression = cli.compression;
     req.row_group_rows = cli.row_group_rows;
-    req.batch_rows = DEFAULT_BATCH_ROWS;
     req.force = cli.force;
 
     if let Some(file) = cli.only_file {

@@ -153,18 +153,20 @@ pub struct AccessLogModel {
     pub users: ZipfRanks,
     pub endpoints: Vec<Endpoint>,
     pub endpoint_choice: Categorical,
-    /// Method tables for collection routes and for item routes.
-    pub collection_methods: Categorical,
-    pub item_methods: Categorical,
-    /// One status table per method, indexed like `METHODS`.
-    pub statuses: Vec<Categorical>,
+    /// `endpoint_kind[e]`: 0 for a collection route, 1 for an item route.
+    pub endpoint_kind: Vec<u8>,
+    /// Per endpoint kind, the joint law of (method, status) as one table over
+    /// `method * 16 + status index`: one lookup where a method then a status would be two
+    /// dependent ones.
+    pub calls: [Categorical; 2],
     pub regions: Categorical,
     /// Standard log-normal multipliers (median 1).
     pub latency_noise: QuantileTable,
     pub bytes_noise: QuantileTable,
-    /// `latency_factor[status index]` and `body_bytes[status index]`.
+    /// `latency_factor[status index]`: multiplies the endpoint's median latency.
     pub latency_factor: [f64; 16],
-    pub body_bytes: [Option<f64>; 16],
+    /// `body_bytes[status index]`: median response size, or 0 for the endpoint's own payload.
+    pub body_bytes: [f64; 16],
 }
 
 /// Multiplier that scatters Zipf ranks over the id space; coprime to `USERS` (neither 2 nor 5 divides it).
@@ -186,23 +188,32 @@ impl AccessLogModel {
         for (rank, idx) in order.iter().enumerate() {
             weights[*idx] = 1.0 / ((rank + 1) as f64).powf(1.1);
         }
-        let statuses = METHODS
-            .iter()
-            .map(|m| Categorical::new(&status_weights(m), 12))
-            .collect();
+        //                     GET  POST PUT DELETE PATCH
+        let method_weights = [[75.0, 25.0, 0.0, 0.0, 0.0], [72.0, 0.0, 10.0, 8.0, 10.0]];
+        let calls = method_weights.map(|mw| {
+            let joint: Vec<f64> = METHODS
+                .iter()
+                .zip(mw)
+                .flat_map(|(m, w)| {
+                    let sw = status_weights(m);
+                    let total: f64 = sw.iter().sum();
+                    sw.map(|x| w * x / total)
+                })
+                .collect();
+            Categorical::new(&joint, 13)
+        });
+        let endpoint_kind = endpoints.iter().map(|e| u8::from(e.is_item)).collect();
         Self {
             users: ZipfRanks::new(USERS, 1.0),
-            endpoint_choice: Categorical::new(&weights, 16),
+            endpoint_choice: Categorical::new(&weights, 12),
             endpoints,
-            //                                       GET  POST PUT DELETE PATCH
-            collection_methods: Categorical::new(&[75.0, 25.0, 0.0, 0.0, 0.0], 12),
-            item_methods: Categorical::new(&[72.0, 0.0, 10.0, 8.0, 10.0], 12),
-            statuses,
+            endpoint_kind,
+            calls,
             regions: Categorical::new(&REGIONS.map(|r| r.1), 12),
-            latency_noise: QuantileTable::log_normal(12, 0.0, 0.8),
-            bytes_noise: QuantileTable::log_normal(12, 0.0, 1.0),
+            latency_noise: QuantileTable::log_normal(10, 0.0, 0.8),
+            bytes_noise: QuantileTable::log_normal(10, 0.0, 1.0),
             latency_factor: STATUS_CODES.map(status_latency_factor),
-            body_bytes: STATUS_CODES.map(status_body_bytes),
+            body_bytes: STATUS_CODES.map(|c| status_body_bytes(c).unwrap_or(0.0)),
         }
     }
 

@@ -22,6 +22,7 @@ use crate::sink::PartFile;
 
 /// Where a row group's batches come from.
 pub trait BatchSource: Sync {
+    /// The schema the files declare (batches may hold dictionary-encoded equivalents).
     fn schema(&self) -> SchemaRef;
     /// Calls `sink` with the batches of `unit`, in row order.
     fn batches(&self, unit: &Unit, sink: &mut dyn FnMut(RecordBatch) -> Result<()>) -> Result<()>;
