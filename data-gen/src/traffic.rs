@@ -5,7 +5,7 @@
 //! (file 0, then file 1 …), so each file and row group covers its own time slice and min/max
 //! statistics prune time ranges, while the density of rows over time follows the curve.
 
-use crate::distributions::QuantileTable;
+use crate::distributions::{QuantileTable, round_small};
 use crate::schema::{DAY_US, WINDOW_DAYS};
 
 /// Relative request rate at `minute` since the window start (2026-01-01 was a Thursday).
@@ -62,7 +62,8 @@ impl TrafficCurve {
     /// Offset in microseconds from the window start for cumulative share `p` in `[0, 1)`.
     #[inline(always)]
     pub fn offset_us(&self, p: f64) -> i64 {
-        self.table.eval(p) as i64
+        // Rounding is monotone, so `ts` stays non-decreasing.
+        round_small(self.table.eval(p)) as i64
     }
 }
 

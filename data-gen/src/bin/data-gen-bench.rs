@@ -5,6 +5,7 @@
 //! - `generate`: producing the Arrow batches only (no encoding, no IO);
 //! - `floor`: writing identical batches built before the clock starts (encoding + IO only);
 //! - `end-to-end`: what `data-gen` does (generation + encoding + IO).
+//!
 //! The figure of merit is `end-to-end / floor - 1`: what generation adds on top of writing,
 //! taken per repeat from a floor and an end-to-end run made back to back (their order
 //! alternating), then the median over repeats, so machine drift cancels out of the ratio.
