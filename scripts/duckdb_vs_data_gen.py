@@ -36,7 +36,7 @@ COPY (
     FROM u
   )
   SELECT
-    make_timestamp(1767225600000000 + (i * 2592000000000) // {n})::TIMESTAMPTZ AS ts,
+    make_timestamp(1767225600000000 + CAST(i * (2592000000000.0 / {n}) AS BIGINT))::TIMESTAMPTZ AS ts,
     ((CAST(floor(pow(10000001.0, u1)) AS BIGINT) - 1) * 7368787 + 104729) % 10000000 + 1 AS user_id,
     CASE WHEN u2 < 0.74 THEN 'GET' WHEN u2 < 0.86 THEN 'POST' WHEN u2 < 0.91 THEN 'PUT'
          WHEN u2 < 0.95 THEN 'DELETE' ELSE 'PATCH' END AS method,

@@ -122,7 +122,7 @@ fn main() -> ExitCode {
                 let m = &summary.manifest;
                 let rate = summary.rows_per_second();
                 println!(
-                    "data-gen: wrote {} rows in {} files ({}) to {} in {:.2} s: {:.2} M rows/s, {:.2} M rows/s per thread ({} threads)",
+                    "data-gen: wrote {} rows in {} files ({}) to {} in {:.2} s: {:.2} M rows/s, {:.2} M rows/s per thread ({} threads), peak RSS {}",
                     m.rows,
                     m.file_count,
                     human_bytes(m.total_bytes),
@@ -130,13 +130,22 @@ fn main() -> ExitCode {
                     summary.seconds,
                     rate / 1e6,
                     rate / 1e6 / req.threads as f64,
-                    req.threads
+                    req.threads,
+                    human_bytes(peak_rss_bytes())
                 );
             }
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e),
     }
+}
+
+/// Peak resident set size of this process so far.
+fn peak_rss_bytes() -> u64 {
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is a properly sized, writable rusage struct.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    ru.ru_maxrss as u64 * 1024 // kilobytes on Linux
 }
 
 fn fail(e: &data_gen::Error) -> ExitCode {

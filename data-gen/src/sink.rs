@@ -96,6 +96,24 @@ impl PartFile {
             chunk.append_to_row_group(&mut rg)?;
         }
         rg.close()?;
+        self.start_writeback()
+    }
+
+    /// Hands what is written so far to the kernel and starts its writeback without waiting,
+    /// so the `fsync` that completes the file has little left to do. Without it one large file
+    /// would be flushed all at once at its end, stalling the pipeline.
+    fn start_writeback(&mut self) -> Result<()> {
+        let writer = self.writer.as_mut().expect("file still open");
+        let buf = writer.inner_mut();
+        buf.flush()
+            .map_err(|e| Error::io(format!("writing {}", self.tmp_path.display()), e))?;
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let fd = buf.get_ref().inner.as_raw_fd();
+            // SAFETY: `fd` is an open file descriptor owned by this writer; the call only hints.
+            unsafe { libc::sync_file_range(fd, 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
+        }
         Ok(())
     }
 

@@ -156,7 +156,7 @@ fn success_prints_a_one_line_summary_and_quiet_prints_nothing() {
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
-    for part in ["5000 rows", "2 files", "rows/s", "per thread"] {
+    for part in ["5000 rows", "2 files", "rows/s", "per thread", "peak RSS"] {
         assert!(stdout.contains(part), "{part} missing from: {stdout}");
     }
     // stderr is not a terminal here, so no progress bar either.
