@@ -8,7 +8,7 @@ use clap::Parser;
 use data_gen::encoding::DEFAULT_ROW_GROUP_ROWS;
 use data_gen::error::human_bytes;
 use data_gen::{Codec, DEFAULT_SEED, Request, generate, generate_single_file};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 /// Generate a synthetic web/API access log as Parquet, deterministically and in parallel.
 #[derive(Debug, Parser)]
@@ -108,9 +108,15 @@ fn main() -> ExitCode {
         let bar = ProgressBar::with_draw_target(Some(cli.rows), ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template(
-                "{bar:30.cyan/blue} {human_pos}/{human_len} rows  {per_sec}  ETA {eta}",
+                "{bar:30.cyan/blue} {human_pos}/{human_len} rows  {rate}  ETA {eta}",
             )
-            .expect("valid template"),
+            .expect("valid template")
+            .with_key(
+                "rate",
+                |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.2} M rows/s", state.per_sec() / 1e6);
+                },
+            ),
         );
         bar
     };
