@@ -1,0 +1,61 @@
+//! Bakes build facts into the binary for result files: rustc version, profile, git commit and
+//! dirty flag, and the versions of datafusion / arrow / parquet / ballista from Cargo.lock.
+
+use std::process::Command;
+
+fn run(cmd: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(cmd).args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn lock_version(lock: &str, name: &str) -> String {
+    let needle = format!("name = \"{name}\"\nversion = \"");
+    lock.find(&needle)
+        .and_then(|i| lock[i + needle.len()..].split('"').next())
+        .unwrap_or("not in build")
+        .to_string()
+}
+
+fn main() {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let set = |k: &str, v: &str| println!("cargo:rustc-env={k}={v}");
+    set(
+        "LOGBENCH_RUSTC",
+        &run(&rustc, &["-V"]).unwrap_or_else(|| "unknown".into()),
+    );
+    set(
+        "LOGBENCH_PROFILE",
+        &std::env::var("PROFILE").unwrap_or_default(),
+    );
+    set(
+        "LOGBENCH_OPT_LEVEL",
+        &std::env::var("OPT_LEVEL").unwrap_or_default(),
+    );
+
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let commit = run("git", &["-C", root, "rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    let dirty = run(
+        "git",
+        &["-C", root, "status", "--porcelain", "--untracked-files=no"],
+    )
+    .map(|s| (!s.is_empty()).to_string())
+    .unwrap_or_else(|| "unknown".into());
+    set("LOGBENCH_GIT_COMMIT", &commit);
+    set("LOGBENCH_GIT_DIRTY", &dirty);
+
+    let lock = std::fs::read_to_string(format!("{root}/Cargo.lock")).unwrap_or_default();
+    for (key, name) in [
+        ("LOGBENCH_V_DATAFUSION", "datafusion"),
+        ("LOGBENCH_V_ARROW", "arrow"),
+        ("LOGBENCH_V_PARQUET", "parquet"),
+        ("LOGBENCH_V_BALLISTA", "ballista"),
+    ] {
+        set(key, &lock_version(&lock, name));
+    }
+    for p in ["../Cargo.lock", "../.git/HEAD", "../.git/index"] {
+        println!("cargo:rerun-if-changed={p}");
+    }
+    println!("cargo:rerun-if-changed=build.rs");
+}

@@ -1,0 +1,290 @@
+//! Order-insensitive answer digests, comparable across iterations and engines.
+//!
+//! Each row is hashed from normalised values, and the row hashes are combined with a wrapping
+//! sum and an XOR, so the digest ignores row order but not row multiplicity. Normalisation makes
+//! equal answers hash equally whatever their physical types:
+//! - integers of any width hash by value (an `Int32` 5 equals an `Int64` 5);
+//! - strings hash their bytes (`Utf8`, `LargeUtf8`, `Utf8View` and dictionaries agree);
+//! - timestamps hash the instant in nanoseconds (units may differ, the time zone is ignored);
+//! - floats are rounded to 9 significant decimal digits first, so sums and means computed in a
+//!   different order (partitioning) still agree. A value within 1e-15 of a rounding boundary can
+//!   still round differently: about one value in a million, so a digest mismatch on a float
+//!   column should be checked against the saved answers before it is called a bug;
+//! - nulls hash to a fixed constant; column names are ignored, column order is not.
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The digest of one answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerDigest {
+    pub rows: u64,
+    /// 32 hex digits: the wrapping sum then the XOR of the row hashes.
+    pub digest: String,
+}
+
+#[inline]
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+const NULL: u64 = 0x6e75_6c6c_6e75_6c6c;
+
+fn int(v: i128) -> u64 {
+    mix(v as u64 ^ mix((v >> 64) as u64 ^ 0x1234))
+}
+
+fn bytes(b: &[u8]) -> u64 {
+    // FNV-1a, then a final mix: stable across platforms and versions.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for x in b {
+        h = (h ^ *x as u64).wrapping_mul(0x0100_0000_01b3);
+    }
+    mix(h ^ b.len() as u64)
+}
+
+/// Rounds to 9 significant digits and hashes (mantissa, exponent).
+pub fn float(x: f64) -> u64 {
+    if x.is_nan() {
+        return mix(0x006e_616e);
+    }
+    if x == 0.0 {
+        return mix(0);
+    }
+    if x.is_infinite() {
+        return mix(if x > 0.0 { 1 } else { 2 });
+    }
+    let e = x.abs().log10().floor() as i32;
+    let m = (x * 10f64.powi(8 - e)).round();
+    // Rounding can carry into a tenth digit (9.999999999e2 -> 1.00000000e3): renormalise.
+    let (m, e) = if m.abs() >= 1e9 {
+        ((m / 10.0).round(), e + 1)
+    } else {
+        (m, e)
+    };
+    mix(m as i64 as u64 ^ ((e as i64 as u64) << 48) ^ 0xf1)
+}
+
+/// Per-row hashes of one column.
+fn column_hashes(col: &ArrayRef) -> Result<Vec<u64>> {
+    let n = col.len();
+    let mut out = vec![NULL; n];
+    macro_rules! each {
+        ($arr:expr, $f:expr) => {{
+            let a = $arr;
+            for (i, o) in out.iter_mut().enumerate() {
+                if a.is_valid(i) {
+                    *o = $f(a.value(i));
+                }
+            }
+        }};
+    }
+    match col.data_type() {
+        DataType::Null => {}
+        DataType::Boolean => each!(col.as_boolean(), |v: bool| int(v as i128 + 7)),
+        DataType::Int8 => each!(col.as_primitive::<Int8Type>(), |v| int(v as i128)),
+        DataType::Int16 => each!(col.as_primitive::<Int16Type>(), |v| int(v as i128)),
+        DataType::Int32 => each!(col.as_primitive::<Int32Type>(), |v| int(v as i128)),
+        DataType::Int64 => each!(col.as_primitive::<Int64Type>(), |v| int(v as i128)),
+        DataType::UInt8 => each!(col.as_primitive::<UInt8Type>(), |v| int(v as i128)),
+        DataType::UInt16 => each!(col.as_primitive::<UInt16Type>(), |v| int(v as i128)),
+        DataType::UInt32 => each!(col.as_primitive::<UInt32Type>(), |v| int(v as i128)),
+        DataType::UInt64 => each!(col.as_primitive::<UInt64Type>(), |v| int(v as i128)),
+        DataType::Float32 => each!(col.as_primitive::<Float32Type>(), |v: f32| float(v as f64)),
+        DataType::Float64 => each!(col.as_primitive::<Float64Type>(), float),
+        DataType::Decimal128(_, scale) => {
+            let scale = *scale;
+            each!(col.as_primitive::<Decimal128Type>(), |v: i128| float(
+                v as f64 / 10f64.powi(scale as i32)
+            ))
+        }
+        DataType::Date32 => each!(col.as_primitive::<Date32Type>(), |v| int(
+            v as i128 * 86_400_000_000_000
+        )),
+        DataType::Date64 => each!(col.as_primitive::<Date64Type>(), |v| int(
+            v as i128 * 1_000_000
+        )),
+        DataType::Timestamp(unit, _) => {
+            let scale: i128 = match unit {
+                TimeUnit::Second => 1_000_000_000,
+                TimeUnit::Millisecond => 1_000_000,
+                TimeUnit::Microsecond => 1_000,
+                TimeUnit::Nanosecond => 1,
+            };
+            let f = |v: i64| int(v as i128 * scale);
+            match unit {
+                TimeUnit::Second => each!(col.as_primitive::<TimestampSecondType>(), f),
+                TimeUnit::Millisecond => each!(col.as_primitive::<TimestampMillisecondType>(), f),
+                TimeUnit::Microsecond => each!(col.as_primitive::<TimestampMicrosecondType>(), f),
+                TimeUnit::Nanosecond => each!(col.as_primitive::<TimestampNanosecondType>(), f),
+            }
+        }
+        DataType::Utf8 => each!(col.as_string::<i32>(), |v: &str| bytes(v.as_bytes())),
+        DataType::LargeUtf8 => each!(col.as_string::<i64>(), |v: &str| bytes(v.as_bytes())),
+        DataType::Utf8View => each!(col.as_string_view(), |v: &str| bytes(v.as_bytes())),
+        DataType::Binary => each!(col.as_binary::<i32>(), bytes),
+        DataType::BinaryView => each!(col.as_binary_view(), bytes),
+        DataType::Dictionary(_, _) => {
+            let plain =
+                datafusion::arrow::compute::cast(col, &dictionary_value_type(col.data_type()))
+                    .map_err(|e| Error::Engine(format!("digest: {e}")))?;
+            return column_hashes(&plain);
+        }
+        other => {
+            // Anything else (lists, structs, intervals …): hash its display form.
+            let formatter = datafusion::arrow::util::display::ArrayFormatter::try_new(
+                col.as_ref(),
+                &Default::default(),
+            )
+            .map_err(|e| Error::Engine(format!("digest of {other}: {e}")))?;
+            for (i, o) in out.iter_mut().enumerate() {
+                if col.is_valid(i) {
+                    *o = bytes(formatter.value(i).to_string().as_bytes());
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn dictionary_value_type(t: &DataType) -> DataType {
+    match t {
+        DataType::Dictionary(_, v) => v.as_ref().clone(),
+        other => other.clone(),
+    }
+}
+
+/// Accumulates the digest of an answer arriving in batches.
+#[derive(Debug, Default, Clone)]
+pub struct Digester {
+    rows: u64,
+    sum: u64,
+    xor: u64,
+}
+
+impl Digester {
+    pub fn add(&mut self, batch: &RecordBatch) -> Result<()> {
+        let n = batch.num_rows();
+        let mut rows = vec![0x6c6f_6762_656e_6368u64; n];
+        for (c, col) in batch.columns().iter().enumerate() {
+            let hashes = column_hashes(col)?;
+            for (r, h) in rows.iter_mut().zip(hashes) {
+                *r = mix(*r ^ h.wrapping_add(c as u64));
+            }
+        }
+        for r in rows {
+            self.sum = self.sum.wrapping_add(r);
+            self.xor ^= r;
+        }
+        self.rows += n as u64;
+        Ok(())
+    }
+
+    pub fn finish(&self) -> AnswerDigest {
+        AnswerDigest {
+            rows: self.rows,
+            digest: format!("{:016x}{:016x}", self.sum, self.xor),
+        }
+    }
+}
+
+/// The digest of a whole answer.
+pub fn digest(batches: &[RecordBatch]) -> Result<AnswerDigest> {
+    let mut d = Digester::default();
+    for b in batches {
+        d.add(b)?;
+    }
+    Ok(d.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::*;
+    use std::sync::Arc;
+
+    fn batch(cols: Vec<(&str, ArrayRef)>) -> RecordBatch {
+        RecordBatch::try_from_iter(cols).unwrap()
+    }
+
+    #[test]
+    fn row_order_and_batching_do_not_matter_but_content_does() {
+        let a = batch(vec![
+            ("k", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef),
+            ("v", Arc::new(StringArray::from(vec!["x", "y", "z"]))),
+        ]);
+        let b1 = batch(vec![
+            ("k", Arc::new(Int64Array::from(vec![3])) as ArrayRef),
+            ("v", Arc::new(StringArray::from(vec!["z"]))),
+        ]);
+        let b2 = batch(vec![
+            ("k", Arc::new(Int64Array::from(vec![2, 1])) as ArrayRef),
+            ("v", Arc::new(StringArray::from(vec!["y", "x"]))),
+        ]);
+        assert_eq!(
+            digest(std::slice::from_ref(&a)).unwrap(),
+            digest(&[b1, b2]).unwrap()
+        );
+        let swapped = batch(vec![
+            ("k", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef),
+            ("v", Arc::new(StringArray::from(vec!["y", "x", "z"]))),
+        ]);
+        assert_ne!(
+            digest(std::slice::from_ref(&a)).unwrap(),
+            digest(&[swapped]).unwrap()
+        );
+        let duplicated = digest(&[a.clone(), a.clone()]).unwrap();
+        assert_eq!(duplicated.rows, 6);
+        assert_ne!(duplicated.digest, digest(&[a]).unwrap().digest);
+    }
+
+    #[test]
+    fn physical_types_are_normalised() {
+        let narrow = batch(vec![
+            ("n", Arc::new(Int32Array::from(vec![5, -1])) as ArrayRef),
+            ("s", Arc::new(StringArray::from(vec!["a", "b"]))),
+            (
+                "t",
+                Arc::new(TimestampMicrosecondArray::from(vec![1_000, 2_000]).with_timezone("UTC")),
+            ),
+        ]);
+        let wide = batch(vec![
+            ("other", Arc::new(Int64Array::from(vec![5, -1])) as ArrayRef),
+            ("s", Arc::new(StringViewArray::from(vec!["a", "b"]))),
+            (
+                "t",
+                Arc::new(TimestampNanosecondArray::from(vec![1_000_000, 2_000_000])),
+            ),
+        ]);
+        assert_eq!(digest(&[narrow]).unwrap(), digest(&[wide]).unwrap());
+    }
+
+    #[test]
+    fn floats_agree_to_nine_significant_digits() {
+        let mk = |v: Vec<f64>| batch(vec![("f", Arc::new(Float64Array::from(v)) as ArrayRef)]);
+        let a = digest(&[mk(vec![0.1 + 0.2, 1e-300, 123_456.789_012_3, -0.0])]).unwrap();
+        let b = digest(&[mk(vec![0.3, 1e-300, 123_456.789_012_300_01, 0.0])]).unwrap();
+        assert_eq!(a, b);
+        let c = digest(&[mk(vec![0.3, 1e-300, 123_456.788, 0.0])]).unwrap();
+        assert_ne!(a, c);
+        assert_eq!(float(999.999_999_99), float(1000.0));
+    }
+
+    #[test]
+    fn nulls_are_distinct_from_values() {
+        let with_null = batch(vec![(
+            "x",
+            Arc::new(Int64Array::from(vec![Some(0), None])) as ArrayRef,
+        )]);
+        let without = batch(vec![(
+            "x",
+            Arc::new(Int64Array::from(vec![Some(0), Some(0)])) as ArrayRef,
+        )]);
+        assert_ne!(digest(&[with_null]).unwrap(), digest(&[without]).unwrap());
+    }
+}

@@ -1,0 +1,173 @@
+//! Local DataFusion: one `SessionContext` in this process.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::array::RecordBatch;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::physical_plan::{ExecutionPlan, collect, displayable};
+use datafusion::prelude::*;
+
+use super::{Engine, EngineConfig, changed_settings};
+use crate::error::{Error, Result};
+use crate::memory::PeakMemoryPool;
+use crate::plans::{Analysis, OperatorMetrics, Plans, fingerprint};
+
+pub struct DataFusionEngine {
+    ctx: SessionContext,
+    pool: Arc<PeakMemoryPool>,
+    memory_limit: Option<usize>,
+    requested: BTreeMap<String, String>,
+}
+
+impl DataFusionEngine {
+    /// A session with DataFusion's defaults, then `settings` applied in order.
+    pub fn new(settings: &[(String, String)], memory_limit: Option<usize>) -> Result<Self> {
+        let mut config = SessionConfig::new();
+        for (k, v) in settings {
+            config
+                .options_mut()
+                .set(k, v)
+                .map_err(|e| Error::Config(format!("--set {k}={v}: {e}")))?;
+        }
+        let pool = Arc::new(PeakMemoryPool::new(memory_limit));
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_pool(pool.clone())
+            .build_arc()?;
+        Ok(Self {
+            ctx: SessionContext::new_with_config_rt(config, runtime),
+            pool,
+            memory_limit,
+            requested: settings.iter().cloned().collect(),
+        })
+    }
+
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+}
+
+/// Registers `dir`'s Parquet files as `table` on `ctx` exactly as a plain DataFusion program
+/// would (`register_parquet` with default options), so measured plans are DataFusion's own.
+pub async fn register_logs(ctx: &SessionContext, table: &str, dir: &Path) -> Result<()> {
+    let path = dir
+        .canonicalize()
+        .map_err(|e| Error::io(format!("dataset {}", dir.display()), e))?;
+    let path = format!("{}/", path.display());
+    ctx.register_parquet(table, &path, ParquetReadOptions::default())
+        .await?;
+    Ok(())
+}
+
+/// The plan tree in pre-order with each operator's metrics (summed over partitions).
+pub fn operator_metrics(plan: &Arc<dyn ExecutionPlan>) -> Vec<OperatorMetrics> {
+    fn walk(plan: &Arc<dyn ExecutionPlan>, depth: usize, out: &mut Vec<OperatorMetrics>) {
+        let metrics = plan.metrics().map(|m| m.aggregate_by_name());
+        let all: BTreeMap<String, String> = metrics
+            .iter()
+            .flat_map(|m| m.iter())
+            .map(|m| (m.value().name().to_string(), m.value().to_string()))
+            .collect();
+        out.push(OperatorMetrics {
+            depth,
+            operator: plan.name().to_string(),
+            output_rows: metrics
+                .as_ref()
+                .and_then(|m| m.output_rows())
+                .map(|v| v as u64),
+            elapsed_compute_ns: metrics
+                .as_ref()
+                .and_then(|m| m.elapsed_compute())
+                .map(|v| v as u64),
+            spilled_bytes: metrics
+                .as_ref()
+                .and_then(|m| m.spilled_bytes())
+                .map(|v| v as u64),
+            metrics: all,
+        });
+        for child in plan.children() {
+            walk(child, depth + 1, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(plan, 0, &mut out);
+    out
+}
+
+#[async_trait]
+impl Engine for DataFusionEngine {
+    fn name(&self) -> &str {
+        "datafusion"
+    }
+
+    async fn register(&self, table: &str, dir: &Path) -> Result<()> {
+        register_logs(&self.ctx, table, dir).await
+    }
+
+    async fn execute(&self, sql: &str) -> Result<Vec<RecordBatch>> {
+        Ok(self.ctx.sql(sql).await?.collect().await?)
+    }
+
+    async fn explain(&self, sql: &str) -> Result<Plans> {
+        let df = self.ctx.sql(sql).await?;
+        let logical = df
+            .clone()
+            .into_optimized_plan()?
+            .display_indent()
+            .to_string();
+        let physical_plan = df.create_physical_plan().await?;
+        let physical = displayable(physical_plan.as_ref()).indent(true).to_string();
+        Ok(Plans {
+            fingerprint: fingerprint(&physical),
+            logical,
+            physical,
+            distributed: None,
+        })
+    }
+
+    async fn analyze(&self, sql: &str) -> Result<Analysis> {
+        let plan = self.ctx.sql(sql).await?.create_physical_plan().await?;
+        collect(plan.clone(), self.ctx.task_ctx()).await?;
+        Ok(Analysis {
+            text: datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(
+                plan.as_ref(),
+            )
+            .indent(true)
+            .to_string(),
+            operators: operator_metrics(&plan),
+        })
+    }
+
+    fn config(&self) -> EngineConfig {
+        let state = self.ctx.state();
+        let options = state.config().options();
+        let entries = options
+            .entries()
+            .into_iter()
+            .map(|e| (e.key, e.value))
+            .collect();
+        let defaults = SessionConfig::new()
+            .options()
+            .entries()
+            .into_iter()
+            .map(|e| (e.key, e.value))
+            .collect();
+        EngineConfig {
+            name: self.name().into(),
+            target_partitions: options.execution.target_partitions,
+            memory_limit: self.memory_limit.map(|l| l as u64),
+            changed_settings: changed_settings(entries, defaults),
+            requested_settings: self.requested.clone(),
+        }
+    }
+
+    fn memory_peak(&self) -> Option<u64> {
+        Some(self.pool.peak() as u64)
+    }
+
+    fn reset_memory_peak(&self) {
+        self.pool.reset_peak()
+    }
+}

@@ -1,0 +1,104 @@
+//! Where a result came from: machine, operating system and build.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Environment {
+    pub hostname: String,
+    pub cpu_model: String,
+    pub logical_cores: usize,
+    pub memory_bytes: u64,
+    pub os: String,
+    pub kernel: String,
+    pub rustc: String,
+    /// `release` or `debug`, with the optimisation level.
+    pub build_profile: String,
+    pub git_commit: String,
+    /// Uncommitted changes to tracked files when the binary was built.
+    pub git_dirty: String,
+    /// datafusion, arrow, parquet, ballista.
+    pub crate_versions: BTreeMap<String, String>,
+}
+
+fn first_field(text: &str, key: &str) -> Option<String> {
+    text.lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_once(':').or_else(|| l.split_once('=')))
+        .map(|(_, v)| v.trim().trim_matches('"').to_string())
+}
+
+fn uname() -> (String, String) {
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: `u` is a properly sized, writable utsname struct.
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return ("unknown".into(), "unknown".into());
+    }
+    let s = |f: &[libc::c_char]| {
+        let bytes: Vec<u8> = f
+            .iter()
+            .take_while(|c| **c != 0)
+            .map(|c| *c as u8)
+            .collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    (
+        s(&u.nodename),
+        format!("{} {}", s(&u.sysname), s(&u.release)),
+    )
+}
+
+impl Environment {
+    pub fn capture() -> Self {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let os_release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+        let (hostname, kernel) = uname();
+        let memory_kb: u64 = first_field(&meminfo, "MemTotal")
+            .and_then(|v| v.split_whitespace().next().and_then(|n| n.parse().ok()))
+            .unwrap_or(0);
+        Self {
+            hostname,
+            cpu_model: first_field(&cpuinfo, "model name").unwrap_or_else(|| "unknown".into()),
+            logical_cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
+            memory_bytes: memory_kb * 1024,
+            os: first_field(&os_release, "PRETTY_NAME")
+                .unwrap_or_else(|| std::env::consts::OS.into()),
+            kernel,
+            rustc: env!("LOGBENCH_RUSTC").into(),
+            build_profile: format!(
+                "{} (opt-level {})",
+                env!("LOGBENCH_PROFILE"),
+                env!("LOGBENCH_OPT_LEVEL")
+            ),
+            git_commit: env!("LOGBENCH_GIT_COMMIT").into(),
+            git_dirty: env!("LOGBENCH_GIT_DIRTY").into(),
+            crate_versions: [
+                ("datafusion", env!("LOGBENCH_V_DATAFUSION")),
+                ("arrow", env!("LOGBENCH_V_ARROW")),
+                ("parquet", env!("LOGBENCH_V_PARQUET")),
+                ("ballista", env!("LOGBENCH_V_BALLISTA")),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn captures_this_machine_and_build() {
+        let e = Environment::capture();
+        assert!(e.logical_cores >= 1);
+        assert!(e.memory_bytes > 0);
+        assert!(e.rustc.starts_with("rustc "));
+        assert!(e.kernel.starts_with("Linux"));
+        assert!(e.crate_versions["datafusion"].starts_with("55."));
+        assert!(e.crate_versions["arrow"].starts_with("59."));
+    }
+}

@@ -1,0 +1,100 @@
+//! How much the harness itself adds: the same query through `bench-runner`'s measurement loop
+//! and through a bare DataFusion program (`SessionContext::new()`, `register_parquet`, `sql`,
+//! `collect`, timed with `Instant`), alternating in blocks in one process so drift hits both.
+
+use std::path::Path;
+use std::time::Instant;
+
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
+
+use crate::engine::Engine;
+use crate::engine::datafusion::DataFusionEngine;
+use crate::error::Result;
+use crate::progress::Progress;
+use crate::runner::{RunOptions, measure_query};
+use crate::workload::Query;
+
+#[derive(Debug, Clone)]
+pub struct Overhead {
+    pub query: String,
+    pub bare_median_us: u64,
+    pub harness_median_us: u64,
+    /// harness / bare − 1.
+    pub overhead: f64,
+    pub samples_each: usize,
+}
+
+fn median(mut v: Vec<u64>) -> u64 {
+    v.sort_unstable();
+    v[v.len() / 2]
+}
+
+/// `rounds` blocks of `per_round` iterations each, alternating bare and harness.
+pub async fn measure(dir: &Path, q: &Query, rounds: usize, per_round: u32) -> Result<Overhead> {
+    let bare = SessionContext::new();
+    let path = format!(
+        "{}/",
+        dir.canonicalize()
+            .map_err(|e| crate::Error::io("dataset", e))?
+            .display()
+    );
+    bare.register_parquet("logs", &path, ParquetReadOptions::default())
+        .await?;
+    let engine = DataFusionEngine::new(&[], None)?;
+    engine.register("logs", dir).await?;
+    // Both warm: one run each before measuring.
+    bare.sql(&q.sql).await?.collect().await?;
+    engine.execute(&q.sql).await?;
+
+    let opts = RunOptions {
+        iterations: per_round,
+        warmup: 0,
+        timeout: None,
+        save_answers: None,
+    };
+    let mut progress = Progress::new(true);
+    let (mut bare_us, mut harness_us) = (Vec::new(), Vec::new());
+    for r in 0..rounds {
+        let bare_block = || async {
+            let mut v = Vec::new();
+            for _ in 0..per_round {
+                let t = Instant::now();
+                let batches = bare.sql(&q.sql).await?.collect().await?;
+                v.push(t.elapsed().as_micros() as u64);
+                drop(batches);
+            }
+            Ok::<_, crate::Error>(v)
+        };
+        let harness_block = || async {
+            let res = measure_query(&engine, q, &opts, &mut Progress::new(true)).await;
+            let hist = res
+                .latency
+                .ok_or_else(|| crate::Error::Engine(res.error.unwrap_or_default()))?
+                .histogram()?;
+            // Every recorded value, back out of the histogram (3 significant digits).
+            Ok::<_, crate::Error>(
+                hist.iter_recorded()
+                    .flat_map(|v| {
+                        std::iter::repeat_n(v.value_iterated_to(), v.count_at_value() as usize)
+                    })
+                    .collect::<Vec<u64>>(),
+            )
+        };
+        if r % 2 == 0 {
+            bare_us.extend(bare_block().await?);
+            harness_us.extend(harness_block().await?);
+        } else {
+            harness_us.extend(harness_block().await?);
+            bare_us.extend(bare_block().await?);
+        }
+        let _ = &mut progress;
+    }
+    let (b, h) = (median(bare_us.clone()), median(harness_us.clone()));
+    Ok(Overhead {
+        query: q.name.clone(),
+        bare_median_us: b,
+        harness_median_us: h,
+        overhead: h as f64 / b as f64 - 1.0,
+        samples_each: bare_us.len(),
+    })
+}

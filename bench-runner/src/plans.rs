@@ -1,0 +1,98 @@
+//! Plans as recorded in results: text, a normalised fingerprint, per-operator metrics.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plans {
+    /// Optimised logical plan, indented.
+    pub logical: String,
+    /// Physical plan, indented.
+    pub physical: String,
+    /// Per-stage plan of a distributed engine, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distributed: Option<String>,
+    /// 16 hex digits of SHA-256 over the normalised physical plan.
+    pub fingerprint: String,
+}
+
+/// One operator of an executed plan and its metrics.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorMetrics {
+    /// Depth in the plan tree (0 = root), in pre-order.
+    pub depth: usize,
+    pub operator: String,
+    pub output_rows: Option<u64>,
+    /// CPU time spent in the operator itself, nanoseconds.
+    pub elapsed_compute_ns: Option<u64>,
+    pub spilled_bytes: Option<u64>,
+    /// Every metric the operator reported, by name (summed over partitions).
+    pub metrics: BTreeMap<String, String>,
+}
+
+/// What one `EXPLAIN ANALYZE` run recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Analysis {
+    /// The plan annotated with metrics, as `EXPLAIN ANALYZE` prints it.
+    pub text: String,
+    pub operators: Vec<OperatorMetrics>,
+}
+
+impl Analysis {
+    pub fn spilled_bytes(&self) -> u64 {
+        self.operators.iter().filter_map(|o| o.spilled_bytes).sum()
+    }
+}
+
+static FILE_GROUPS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"file_groups=\{(\d+) groups?: \[.*?\]\]\}").unwrap());
+static FILES: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[^\s,\[\]\(\)\{\}]+\.parquet").unwrap());
+static PATHS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?:[A-Za-z][A-Za-z0-9+.-]*://)?/[^\s,\]\)\}]+").unwrap());
+static RANGES: LazyLock<Regex> = LazyLock::new(|| Regex::new(r":\d+\.\.\d+").unwrap());
+static ADDRESSES: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"0x[0-9a-fA-F]+").unwrap());
+static METRICS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r",?\s*metrics=\[[^\]]*\]").unwrap());
+
+/// The plan with file paths, byte ranges, memory addresses and metrics removed: what stays is
+/// the operators, their order and their arguments.
+pub fn normalize(plan: &str) -> String {
+    let s = METRICS.replace_all(plan, "");
+    let s = FILE_GROUPS.replace_all(&s, "file_groups={$1 groups}");
+    let s = FILES.replace_all(&s, "<file>");
+    let s = PATHS.replace_all(&s, "<path>");
+    let s = RANGES.replace_all(&s, "");
+    let s = ADDRESSES.replace_all(&s, "<addr>");
+    s.lines().map(str::trim_end).collect::<Vec<_>>().join("\n")
+}
+
+pub fn fingerprint(plan: &str) -> String {
+    let digest = Sha256::digest(normalize(plan).as_bytes());
+    hex::encode(&digest[..8])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_ignores_paths_ranges_addresses_and_metrics() {
+        let a = "SortExec: expr=[a@0 ASC]\n  DataSourceExec: file_groups={2 groups: [[/data/a/part-00000.parquet:0..1000], [/data/a/part-00001.parquet:0..999]]}, projection=[a]\n  Foo(0x7ffd1234)";
+        // DataFusion prints paths without their leading slash.
+        let b = "SortExec: expr=[a@0 ASC], metrics=[output_rows=10, elapsed_compute=1ms]\n  DataSourceExec: file_groups={2 groups: [[mnt/other/part-00000.parquet:0..5, mnt/other/part-00001.parquet], [mnt/other/part-00001.parquet:0..7]]}, projection=[a]\n  Foo(0xdeadbeef)";
+        assert_eq!(fingerprint(a), fingerprint(b));
+        let c = a.replace("ASC", "DESC");
+        assert_ne!(fingerprint(a), fingerprint(&c));
+        let d = a.replace("2 groups", "3 groups");
+        assert_ne!(
+            fingerprint(a),
+            fingerprint(&d),
+            "partitioning is part of the plan"
+        );
+        assert_eq!(fingerprint(a).len(), 16);
+    }
+}

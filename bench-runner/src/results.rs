@@ -1,0 +1,185 @@
+//! The result file: one Rust type is the single source of truth for its JSON format.
+//!
+//! `schema_version` is bumped on any change a reader could notice; `results/README.md`
+//! documents every field.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::digest::AnswerDigest;
+use crate::engine::EngineConfig;
+use crate::environment::Environment;
+use crate::error::{Error, Result};
+use crate::histogram::LatencySummary;
+use crate::plans::{Analysis, Plans};
+use crate::resources::Resources;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    pub schema_version: u32,
+    pub run_id: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub environment: Environment,
+    pub dataset: DatasetInfo,
+    pub arguments: Arguments,
+    /// One entry per engine measured in this run.
+    pub engines: Vec<EngineRun>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatasetInfo {
+    /// Absolute path the engines read.
+    pub path: String,
+    /// SHA-256 of `manifest.json`: names the data exactly.
+    pub manifest_sha256: String,
+    pub rows: u64,
+    pub files: usize,
+    pub total_bytes: u64,
+    pub seed: u64,
+    pub generator_version: String,
+    pub compression: String,
+    pub row_group_rows: u64,
+    /// Whether every file's SHA-256 was checked against the manifest before measuring.
+    pub digests_verified: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Arguments {
+    /// The command line as given.
+    pub argv: Vec<String>,
+    pub iterations: u32,
+    pub warmup: u32,
+    pub timeout_seconds: Option<f64>,
+    pub queries_dir: String,
+    pub selected_queries: Vec<String>,
+    pub settings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EngineRun {
+    pub engine: EngineConfig,
+    /// `SELECT COUNT(*)` over the table, checked against the manifest before measuring.
+    pub table_rows: u64,
+    pub queries: Vec<QueryResult>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueryResult {
+    pub name: String,
+    pub category: String,
+    pub intent: String,
+    pub sql: String,
+    pub status: Status,
+    /// Why the query failed: bad SQL, an engine error, a timeout, or iterations disagreeing.
+    pub error: Option<String>,
+    /// The first run in this process, recorded apart from the measured iterations (µs).
+    pub cold_us: Option<u64>,
+    /// Warm-up runs made before measuring (not recorded).
+    pub warmup_runs: u32,
+    /// The measured iterations.
+    pub latency: Option<LatencySummary>,
+    /// Rows and order-insensitive digest of the answer (equal for every run that completed).
+    pub answer: Option<AnswerDigest>,
+    /// Digest of every completed run in order (cold, warm-ups, iterations), when they disagree.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disagreeing_digests: Vec<AnswerDigest>,
+    pub plans: Option<Plans>,
+    pub analysis: Option<Analysis>,
+    pub resources: Resources,
+}
+
+impl RunResult {
+    /// Checks what a reader relies on: the version, and numbers that must agree.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Results(format!("run {}: {m}", self.run_id)));
+        if self.schema_version != SCHEMA_VERSION {
+            return bad(format!(
+                "schema_version {} (this build reads {SCHEMA_VERSION})",
+                self.schema_version
+            ));
+        }
+        if self.engines.is_empty() {
+            return bad("no engine runs".into());
+        }
+        for e in &self.engines {
+            for q in &e.queries {
+                match q.status {
+                    Status::Ok => {
+                        let Some(lat) = &q.latency else {
+                            return bad(format!("{}: ok without latency", q.name));
+                        };
+                        if lat.count != u64::from(self.arguments.iterations) {
+                            return bad(format!(
+                                "{}: {} iterations recorded, {} requested",
+                                q.name, lat.count, self.arguments.iterations
+                            ));
+                        }
+                        if !(lat.min <= lat.p50 && lat.p50 <= lat.p99 && lat.p99 <= lat.max) {
+                            return bad(format!("{}: percentiles out of order", q.name));
+                        }
+                        if lat.histogram()?.len() != lat.count {
+                            return bad(format!("{}: histogram does not hold the count", q.name));
+                        }
+                        if q.answer.is_none() {
+                            return bad(format!("{}: ok without an answer digest", q.name));
+                        }
+                    }
+                    Status::Failed => {
+                        if q.error.as_deref().is_none_or(str::is_empty) {
+                            return bad(format!("{}: failed without an error", q.name));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("results serialise");
+        s.push('\n');
+        s
+    }
+
+    /// Writes the file atomically (temporary name, sync, rename), creating its directory.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
+        }
+        data_gen::manifest::write_atomically(path, self.to_json().as_bytes())
+            .map_err(|e| Error::Results(e.to_string()))
+    }
+
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        let r: RunResult = serde_json::from_str(&text)
+            .map_err(|e| Error::Results(format!("{}: {e}", path.display())))?;
+        Ok(r)
+    }
+
+    /// Whether any query failed in any engine.
+    pub fn any_failed(&self) -> bool {
+        self.engines
+            .iter()
+            .flat_map(|e| &e.queries)
+            .any(|q| q.status == Status::Failed)
+    }
+}
+
+/// `results/local/<run id>.json`: where a run goes unless `--out` says otherwise.
+pub fn default_path(run_id: &str) -> PathBuf {
+    PathBuf::from("results/local").join(format!("{run_id}.json"))
+}

@@ -1,0 +1,230 @@
+//! The measurement loop, shared by every engine.
+//!
+//! Per query: plans (untimed), one cold run recorded apart, W warm-ups, N measured iterations
+//! into an HdrHistogram, then one `EXPLAIN ANALYZE` run for per-operator metrics. Every run's
+//! answer is digested outside the timed region; runs that disagree fail the query. A failing
+//! query is recorded with its error and the loop goes on.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use datafusion::arrow::array::RecordBatch;
+
+use crate::digest::{AnswerDigest, digest};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::histogram::{LatencySummary, new_histogram};
+use crate::progress::Progress;
+use crate::resources::{Meter, Resources, peak_rss_bytes, reset_peak_rss};
+use crate::results::{QueryResult, Status};
+use crate::workload::Query;
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub iterations: u32,
+    pub warmup: u32,
+    pub timeout: Option<Duration>,
+    pub save_answers: Option<PathBuf>,
+}
+
+/// Runs `sql` once with the timeout; returns the answer and its wall time in µs.
+async fn timed_run(
+    engine: &dyn Engine,
+    sql: &str,
+    timeout: Option<Duration>,
+) -> Result<(Vec<RecordBatch>, u64)> {
+    let start = Instant::now();
+    let batches = match timeout {
+        Some(t) => tokio::time::timeout(t, engine.execute(sql))
+            .await
+            .map_err(|_| Error::Engine(format!("timed out after {:.1} s", t.as_secs_f64())))??,
+        None => engine.execute(sql).await?,
+    };
+    let us = start.elapsed().as_micros().max(1) as u64;
+    Ok((batches, us))
+}
+
+fn failed(q: &Query, error: String, resources: Resources) -> QueryResult {
+    QueryResult {
+        name: q.name.clone(),
+        category: q.category.clone(),
+        intent: q.intent.clone(),
+        sql: q.sql.clone(),
+        status: Status::Failed,
+        error: Some(error),
+        cold_us: None,
+        warmup_runs: 0,
+        latency: None,
+        answer: None,
+        disagreeing_digests: vec![],
+        plans: None,
+        analysis: None,
+        resources,
+    }
+}
+
+/// Measures one query on `engine`.
+pub async fn measure_query(
+    engine: &dyn Engine,
+    q: &Query,
+    opts: &RunOptions,
+    progress: &mut Progress,
+) -> QueryResult {
+    reset_peak_rss();
+    engine.reset_memory_peak();
+    let plans = match engine.explain(&q.sql).await {
+        Ok(p) => p,
+        Err(e) => return failed(q, format!("planning failed: {e}"), Resources::default()),
+    };
+    let mut result = failed(q, String::new(), Resources::default());
+    result.plans = Some(plans);
+    let mut digests: Vec<AnswerDigest> = Vec::new();
+
+    // Cold: the first execution in this process.
+    progress.step(&q.name, "cold", None);
+    let (answer, cold_us) = match timed_run(engine, &q.sql, opts.timeout).await {
+        Ok(r) => r,
+        Err(e) => {
+            result.error = Some(format!("cold run: {e}"));
+            return result;
+        }
+    };
+    result.cold_us = Some(cold_us);
+    progress.step(&q.name, "cold", Some(cold_us));
+    match digest(&answer) {
+        Ok(d) => digests.push(d),
+        Err(e) => {
+            result.error = Some(format!("digest: {e}"));
+            return result;
+        }
+    }
+    if let Some(dir) = &opts.save_answers
+        && let Err(e) = save_answer(dir, &q.name, &answer)
+    {
+        result.error = Some(format!("saving the answer: {e}"));
+        return result;
+    }
+    drop(answer);
+
+    for w in 0..opts.warmup {
+        progress.step(&q.name, &format!("warm-up {}/{}", w + 1, opts.warmup), None);
+        match timed_run(engine, &q.sql, opts.timeout).await {
+            Ok((answer, _)) => digests.push(digest(&answer).expect("digested once already")),
+            Err(e) => {
+                result.error = Some(format!("warm-up {}: {e}", w + 1));
+                return result;
+            }
+        }
+        result.warmup_runs += 1;
+    }
+
+    engine.reset_memory_peak();
+    let mut hist = new_histogram();
+    let meter = Meter::start();
+    for i in 0..opts.iterations {
+        match timed_run(engine, &q.sql, opts.timeout).await {
+            Ok((answer, us)) => {
+                hist.record(us).expect("histograms resize");
+                progress.step(
+                    &q.name,
+                    &format!("iteration {}/{}", i + 1, opts.iterations),
+                    Some(us),
+                );
+                digests.push(digest(&answer).expect("digested once already"));
+            }
+            Err(e) => {
+                result.error = Some(format!("iteration {}: {e}", i + 1));
+                return result;
+            }
+        }
+    }
+    let (wall_ms, user_cpu_ms, system_cpu_ms) = meter.stop();
+    let memory_peak = engine.memory_peak();
+
+    progress.step(&q.name, "explain analyze", None);
+    let analysis = engine.analyze(&q.sql).await;
+    let spilled = analysis.as_ref().ok().map(|a| a.spilled_bytes());
+    result.analysis = analysis.ok();
+    result.resources = Resources {
+        wall_ms,
+        user_cpu_ms,
+        system_cpu_ms,
+        peak_rss_bytes: peak_rss_bytes(),
+        spilled_bytes: spilled,
+        peak_memory_pool_bytes: memory_peak,
+    };
+    match LatencySummary::from_histogram(&hist) {
+        Ok(l) => result.latency = Some(l),
+        Err(e) => {
+            result.error = Some(e.to_string());
+            return result;
+        }
+    }
+    result.answer = Some(digests[0].clone());
+    if digests.iter().any(|d| d != &digests[0]) {
+        result.error = Some(format!(
+            "runs disagree: {} distinct answers over {} runs",
+            {
+                let mut u = digests.clone();
+                u.sort_by(|a, b| a.digest.cmp(&b.digest).then(a.rows.cmp(&b.rows)));
+                u.dedup();
+                u.len()
+            },
+            digests.len()
+        ));
+        result.disagreeing_digests = digests;
+        return result;
+    }
+    result.status = Status::Ok;
+    result.error = None;
+    result
+}
+
+/// Writes an answer as `DIR/<name>.parquet` (temporary name, then rename).
+pub fn save_answer(dir: &Path, name: &str, batches: &[RecordBatch]) -> Result<()> {
+    use datafusion::parquet::arrow::ArrowWriter;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    let path = dir.join(format!("{name}.parquet"));
+    let tmp = dir.join(format!("{name}.parquet.tmp"));
+    let write = || -> Result<()> {
+        let file = std::fs::File::create(&tmp)
+            .map_err(|e| Error::io(format!("creating {}", tmp.display()), e))?;
+        let schema = match batches.first() {
+            Some(b) => b.schema(),
+            None => std::sync::Arc::new(datafusion::arrow::datatypes::Schema::empty()),
+        };
+        let mut w = ArrowWriter::try_new(file, schema, None)
+            .map_err(|e| Error::Results(format!("{}: {e}", path.display())))?;
+        for b in batches {
+            w.write(b)
+                .map_err(|e| Error::Results(format!("{}: {e}", path.display())))?;
+        }
+        w.close()
+            .map_err(|e| Error::Results(format!("{}: {e}", path.display())))?;
+        std::fs::rename(&tmp, &path)
+            .map_err(|e| Error::io(format!("renaming {}", tmp.display()), e))
+    };
+    let r = write();
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r
+}
+
+/// Measures every query in order; failures are recorded and the loop goes on.
+pub async fn measure_all(
+    engine: &dyn Engine,
+    queries: &[Query],
+    opts: &RunOptions,
+    progress: &mut Progress,
+) -> Vec<QueryResult> {
+    let mut out = Vec::with_capacity(queries.len());
+    for (i, q) in queries.iter().enumerate() {
+        progress.start_query(i + 1, queries.len(), &q.name);
+        let r = measure_query(engine, q, opts, progress).await;
+        progress.finish_query(&r);
+        out.push(r);
+    }
+    out
+}

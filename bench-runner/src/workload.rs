@@ -1,0 +1,196 @@
+//! The workload: one SQL file per query, with an optional header.
+//!
+//! ```sql
+//! -- name: agg_status_codes
+//! -- category: aggregate
+//! -- intent: low-cardinality GROUP BY
+//! SELECT …
+//! ```
+//! A file without a header runs too, named after its file (without `.sql`), category `custom`.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Query {
+    pub name: String,
+    pub category: String,
+    pub intent: String,
+    pub sql: String,
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+impl Query {
+    /// Parses one query file's text; `stem` names it when the header does not.
+    pub fn parse(stem: &str, text: &str, path: &Path) -> Result<Self> {
+        let mut q = Query {
+            name: stem.to_string(),
+            category: "custom".into(),
+            intent: String::new(),
+            sql: String::new(),
+            path: path.to_path_buf(),
+        };
+        let mut body = Vec::new();
+        let mut in_header = true;
+        for line in text.lines() {
+            let trimmed = line.trim();
+            if in_header {
+                if let Some(rest) = trimmed.strip_prefix("--") {
+                    if let Some((key, value)) = rest.split_once(':') {
+                        let value = value.trim().to_string();
+                        match key.trim().to_ascii_lowercase().as_str() {
+                            "name" => q.name = value,
+                            "category" => q.category = value,
+                            "intent" => q.intent = value,
+                            _ => body.push(line),
+                        }
+                        continue;
+                    }
+                    body.push(line);
+                    continue;
+                }
+                if trimmed.is_empty() {
+                    continue;
+                }
+                in_header = false;
+            }
+            body.push(line);
+        }
+        let sql = body.join("\n");
+        let sql = sql.trim().trim_end_matches(';').trim().to_string();
+        if sql.is_empty() {
+            return Err(Error::Workload(format!("{} holds no SQL", path.display())));
+        }
+        if q.name.is_empty() || q.name.contains(char::is_whitespace) {
+            return Err(Error::Workload(format!(
+                "{}: query name '{}' must be non-empty and without spaces",
+                path.display(),
+                q.name
+            )));
+        }
+        q.sql = sql;
+        Ok(q)
+    }
+}
+
+/// Loads every `*.sql` file in `dir`, sorted by name.
+pub fn load_dir(dir: &Path) -> Result<Vec<Query>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Error::Workload(format!(
+            "cannot read queries directory {}: {e}",
+            dir.display()
+        ))
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+        .collect();
+    paths.sort();
+    let mut queries = Vec::with_capacity(paths.len());
+    for path in paths {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Error::Workload(format!("cannot read {}: {e}", path.display())))?;
+        let stem = path
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        queries.push(Query::parse(&stem, &text, &path)?);
+    }
+    if queries.is_empty() {
+        return Err(Error::Workload(format!(
+            "no *.sql files in {}",
+            dir.display()
+        )));
+    }
+    let mut names: Vec<&str> = queries.iter().map(|q| q.name.as_str()).collect();
+    names.sort_unstable();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        return Err(Error::Workload(format!("two queries are named '{}'", w[0])));
+    }
+    Ok(queries)
+}
+
+/// Keeps the queries named in `names` (all when empty), in workload order; an unknown name is
+/// an error that lists the known ones.
+pub fn select(queries: Vec<Query>, names: &[String]) -> Result<Vec<Query>> {
+    if names.is_empty() {
+        return Ok(queries);
+    }
+    for n in names {
+        if !queries.iter().any(|q| &q.name == n) {
+            let known: Vec<&str> = queries.iter().map(|q| q.name.as_str()).collect();
+            return Err(Error::Workload(format!(
+                "no query named '{n}' (known: {})",
+                known.join(", ")
+            )));
+        }
+    }
+    Ok(queries
+        .into_iter()
+        .filter(|q| names.contains(&q.name))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_fields_and_body_are_split() {
+        let q = Query::parse(
+            "file",
+            "-- name: q1\n-- category: filter\n-- intent: one line\n\nSELECT 1 -- trailing\nFROM t;\n",
+            Path::new("x.sql"),
+        )
+        .unwrap();
+        assert_eq!(
+            (q.name.as_str(), q.category.as_str(), q.intent.as_str()),
+            ("q1", "filter", "one line")
+        );
+        assert_eq!(q.sql, "SELECT 1 -- trailing\nFROM t");
+    }
+
+    #[test]
+    fn a_plain_file_is_named_after_itself() {
+        let q = Query::parse(
+            "my_query",
+            "select count(*) from logs",
+            Path::new("my_query.sql"),
+        )
+        .unwrap();
+        assert_eq!(
+            (q.name.as_str(), q.category.as_str()),
+            ("my_query", "custom")
+        );
+        assert!(Query::parse("e", "-- name: e\n", Path::new("e.sql")).is_err());
+    }
+
+    #[test]
+    fn the_shipped_workload_covers_every_category() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../queries");
+        let qs = load_dir(&dir).unwrap();
+        assert!(qs.len() >= 10);
+        for cat in ["aggregate", "filter", "sort", "headline", "window"] {
+            assert!(qs.iter().any(|q| q.category == cat), "no {cat} query");
+        }
+        assert!(qs.iter().all(
+            |q| !q.intent.is_empty() && q.name == q.path.file_stem().unwrap().to_str().unwrap()
+        ));
+        let picked = select(qs.clone(), &["sort_large".into(), "agg_top_users".into()]).unwrap();
+        assert_eq!(
+            picked.iter().map(|q| q.name.as_str()).collect::<Vec<_>>(),
+            ["agg_top_users", "sort_large"]
+        );
+        assert!(
+            select(qs, &["nope".into()])
+                .unwrap_err()
+                .to_string()
+                .contains("known:")
+        );
+    }
+}

@@ -1,0 +1,284 @@
+//! `bench-runner run` on local DataFusion over a small generated dataset, through the binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use bench_runner::results::{RunResult, Status};
+
+const ROWS: u64 = 300_000;
+
+/// A small dataset shared by the tests of this binary (generated once).
+fn dataset() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("run-datafusion-logs");
+        let mut req = data_gen::Request::new(&dir, ROWS, 4);
+        req.row_group_rows = 30_000;
+        req.force = true;
+        data_gen::generate(&req, &mut |_| {}).expect("dataset generates");
+        dir
+    })
+}
+
+fn workload() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../queries")
+}
+
+fn bench_runner(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bench-runner"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn the_whole_workload_runs_and_the_result_round_trips() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("r.json");
+    let answers = tmp.path().join("answers");
+    let o = bench_runner(&[
+        "run",
+        "--data",
+        dataset().to_str().unwrap(),
+        "--queries",
+        workload().to_str().unwrap(),
+        "--iterations",
+        "3",
+        "--warmup",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+        "--save-answers",
+        answers.to_str().unwrap(),
+    ]);
+    assert!(
+        o.status.success(),
+        "stderr: {}\nstdout: {}",
+        text(&o.stderr),
+        text(&o.stdout)
+    );
+
+    let raw = std::fs::read_to_string(&out).unwrap();
+    let r = RunResult::read(&out).unwrap();
+    r.validate().unwrap();
+    assert!(
+        r.to_json() == raw,
+        "the file is exactly what the type writes back"
+    );
+    let back: RunResult = serde_json::from_str(&r.to_json()).unwrap();
+    assert_eq!(back, r);
+
+    assert_eq!(r.dataset.rows, ROWS);
+    assert_eq!(r.dataset.manifest_sha256.len(), 64);
+    let e = &r.engines[0];
+    assert_eq!(e.engine.name, "datafusion");
+    assert_eq!(e.table_rows, ROWS);
+    let names: Vec<&str> = e.queries.iter().map(|q| q.name.as_str()).collect();
+    assert!(names.len() >= 10, "{names:?}");
+    for q in &e.queries {
+        assert_eq!(q.status, Status::Ok, "{}: {:?}", q.name, q.error);
+        let lat = q.latency.as_ref().unwrap();
+        assert_eq!(
+            lat.count, 3,
+            "{}: the cold run and warm-up are not in the histogram",
+            q.name
+        );
+        assert!(q.cold_us.unwrap() > 0);
+        assert_eq!(q.warmup_runs, 1);
+        let plans = q.plans.as_ref().unwrap();
+        assert!(
+            plans.physical.contains("DataSourceExec"),
+            "{}",
+            plans.physical
+        );
+        assert!(!q.analysis.as_ref().unwrap().operators.is_empty());
+        assert!(q.disagreeing_digests.is_empty());
+        // The saved answer has the rows the digest counted.
+        let path = answers.join(format!("{}.parquet", q.name));
+        let rows: i64 = datafusion::parquet::file::reader::SerializedFileReader::new(
+            std::fs::File::open(&path).unwrap(),
+        )
+        .map(|r| {
+            use datafusion::parquet::file::reader::FileReader;
+            r.metadata().file_metadata().num_rows()
+        })
+        .unwrap();
+        assert_eq!(rows as u64, q.answer.as_ref().unwrap().rows, "{}", q.name);
+    }
+    let by_name = |n: &str| e.queries.iter().find(|q| q.name == n).unwrap();
+    assert_eq!(
+        by_name("agg_status_codes").answer.as_ref().unwrap().rows,
+        16
+    );
+    assert_eq!(
+        by_name("sort_top_latency").answer.as_ref().unwrap().rows,
+        100
+    );
+    // At most 720 hours x 10 regions; at this small scale a few rare night buckets are empty.
+    let buckets = by_name("agg_hourly_region").answer.as_ref().unwrap().rows;
+    assert!((7_000..=7_200).contains(&buckets), "{buckets}");
+    // The summary names every query.
+    let stdout = text(&o.stdout);
+    for n in names {
+        assert!(stdout.contains(n), "{n} missing from the summary");
+    }
+}
+
+#[test]
+fn a_broken_query_is_recorded_and_the_others_still_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let qdir = tmp.path().join("q");
+    std::fs::create_dir(&qdir).unwrap();
+    std::fs::write(qdir.join("a_broken.sql"), "SELECT no_such_column FROM logs").unwrap();
+    std::fs::write(
+        qdir.join("b_plain.sql"),
+        "select count(*) as n from logs where region = 'us-east-1'",
+    )
+    .unwrap();
+    std::fs::write(
+        qdir.join("c_slow.sql"),
+        "-- name: c_slow\n-- category: stress\n-- intent: too slow for its timeout\nSELECT COUNT(*) FROM logs a JOIN logs b ON a.user_id <> b.user_id",
+    )
+    .unwrap();
+    let out = tmp.path().join("r.json");
+    let o = bench_runner(&[
+        "run",
+        "--data",
+        dataset().to_str().unwrap(),
+        "--queries",
+        qdir.to_str().unwrap(),
+        "--iterations",
+        "2",
+        "--warmup",
+        "0",
+        "--timeout",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a failed query makes the exit code 1: {}",
+        text(&o.stderr)
+    );
+    let r = RunResult::read(&out).unwrap();
+    r.validate().unwrap();
+    let q = &r.engines[0].queries;
+    assert_eq!(q.len(), 3);
+    assert_eq!(q[0].status, Status::Failed);
+    assert!(
+        q[0].error.as_ref().unwrap().contains("no_such_column"),
+        "{:?}",
+        q[0].error
+    );
+    assert_eq!(
+        (q[1].name.as_str(), q[1].category.as_str(), q[1].status),
+        ("b_plain", "custom", Status::Ok)
+    );
+    assert_eq!(q[2].status, Status::Failed);
+    assert!(
+        q[2].error.as_ref().unwrap().contains("timed out"),
+        "{:?}",
+        q[2].error
+    );
+}
+
+#[test]
+fn a_dataset_that_does_not_match_its_manifest_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = tmp.path().join("logs");
+    std::fs::create_dir(&copy).unwrap();
+    for entry in std::fs::read_dir(dataset()).unwrap() {
+        let p = entry.unwrap().path();
+        std::fs::copy(&p, copy.join(p.file_name().unwrap())).unwrap();
+    }
+    std::fs::remove_file(copy.join("part-00002.parquet")).unwrap();
+    let o = bench_runner(&[
+        "run",
+        "--data",
+        copy.to_str().unwrap(),
+        "--queries",
+        workload().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("does not match its manifest") && err.contains("part-00002.parquet"),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let o = bench_runner(&["run", "--data", empty.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("no manifest.json"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn settings_are_applied_recorded_and_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("r.json");
+    let o = bench_runner(&[
+        "run",
+        "--data",
+        dataset().to_str().unwrap(),
+        "--queries",
+        workload().to_str().unwrap(),
+        "--query",
+        "agg_status_codes",
+        "--iterations",
+        "2",
+        "--warmup",
+        "0",
+        "--set",
+        "datafusion.execution.target_partitions=3",
+        "--set",
+        "datafusion.execution.batch_size=4096",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let r = RunResult::read(&out).unwrap();
+    let e = &r.engines[0].engine;
+    assert_eq!(e.target_partitions, 3);
+    assert_eq!(
+        e.changed_settings["datafusion.execution.batch_size"]
+            .value
+            .as_deref(),
+        Some("4096")
+    );
+    assert_eq!(
+        e.changed_settings["datafusion.execution.batch_size"]
+            .default
+            .as_deref(),
+        Some("8192")
+    );
+    assert_eq!(r.engines[0].queries.len(), 1);
+
+    let o = bench_runner(&[
+        "run",
+        "--data",
+        "/nonexistent",
+        "--set",
+        "datafusion.nope=1",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("datafusion.nope"),
+        "{}",
+        text(&o.stderr)
+    );
+}
