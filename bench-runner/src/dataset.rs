@@ -56,8 +56,7 @@ pub fn verify(dir: &Path, digests: bool) -> Result<(Manifest, DatasetInfo)> {
             "{} {} (data v{})",
             manifest.generator.name, manifest.generator.version, manifest.generator.data_version
         ),
-        compression: format!("{:?}", manifest.parquet.compression).to_lowercase(),
-        row_group_rows: manifest.parquet.row_group_rows,
+        parquet: manifest.parquet.clone(),
         digests_verified: digests,
     };
     Ok((manifest, info))

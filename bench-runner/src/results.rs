@@ -41,8 +41,9 @@ pub struct DatasetInfo {
     pub total_bytes: u64,
     pub seed: u64,
     pub generator_version: String,
-    pub compression: String,
-    pub row_group_rows: u64,
+    /// The files' Parquet settings, as the manifest records them (codec, row-group size,
+    /// per-column encodings, sort order).
+    pub parquet: data_gen::ParquetSettings,
     /// Whether every file's SHA-256 was checked against the manifest before measuring.
     pub digests_verified: bool,
 }
