@@ -52,7 +52,6 @@ pub async fn measure(dir: &Path, q: &Query, rounds: usize, per_round: u32) -> Re
         timeout: None,
         save_answers: None,
     };
-    let mut progress = Progress::new(true);
     let (mut bare_us, mut harness_us) = (Vec::new(), Vec::new());
     for r in 0..rounds {
         let bare_block = || async {
@@ -87,7 +86,6 @@ pub async fn measure(dir: &Path, q: &Query, rounds: usize, per_round: u32) -> Re
             harness_us.extend(harness_block().await?);
             bare_us.extend(bare_block().await?);
         }
-        let _ = &mut progress;
     }
     let (b, h) = (median(bare_us.clone()), median(harness_us.clone()));
     Ok(Overhead {
