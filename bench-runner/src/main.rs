@@ -302,21 +302,9 @@ fn print_summary(r: &RunResult) {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) if !e.use_stderr() => {
-            let _ = e.print();
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            let text = e.to_string();
-            let line = text.lines().next().unwrap_or("invalid arguments");
-            eprintln!(
-                "bench-runner: error: {}",
-                line.trim_start_matches("error: ")
-            );
-            return ExitCode::from(2);
-        }
+    let cli: Cli = match data_gen::cli::parse_args("bench-runner") {
+        Ok(cli) => cli,
+        Err(code) => return code,
     };
     match cli.command {
         Command::Overhead(args) => match overhead(args).await {
