@@ -61,3 +61,44 @@ pub fn verify(dir: &Path, digests: bool) -> Result<(Manifest, DatasetInfo)> {
     };
     Ok((manifest, info))
 }
+
+/// Counts `table` on `engine` and checks it against the manifest: a path an engine (or a
+/// cluster's executors) cannot read has produced silently empty scans elsewhere, so a
+/// difference is an error, never an empty answer.
+pub async fn check_rows(
+    engine: &dyn crate::engine::Engine,
+    table: &str,
+    dataset: &DatasetInfo,
+) -> Result<u64> {
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::datatypes::Int64Type;
+    let counted = engine
+        .execute(&format!("SELECT COUNT(*) FROM {table}"))
+        .await
+        .map_err(|e| {
+            Error::Dataset(format!(
+                "{} cannot count {}: {e}",
+                engine.name(),
+                dataset.path
+            ))
+        })?;
+    let _ = engine.take_job();
+    let rows = counted
+        .first()
+        .filter(|b| b.num_rows() > 0)
+        .and_then(|b| {
+            b.column(0)
+                .as_primitive_opt::<Int64Type>()
+                .map(|a| a.value(0) as u64)
+        })
+        .unwrap_or(0);
+    if rows != dataset.rows {
+        return Err(Error::Dataset(format!(
+            "{} sees {rows} rows in {} but the manifest says {}",
+            engine.name(),
+            dataset.path,
+            dataset.rows
+        )));
+    }
+    Ok(rows)
+}

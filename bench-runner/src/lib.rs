@@ -4,6 +4,7 @@
 //! [`runner`] (measuring: [`histogram`], [`digest`], [`resources`], [`plans`]), [`results`]
 //! (the file format), with [`dataset`] checks and the [`environment`] captured alongside.
 
+pub mod cluster;
 pub mod dataset;
 pub mod digest;
 pub mod engine;

@@ -5,22 +5,22 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
+use bench_runner::cluster::local::{self, ClusterSpec, ClusterState};
+use bench_runner::engine::ballista::BallistaEngine;
 use bench_runner::engine::datafusion::DataFusionEngine;
-use bench_runner::engine::{Engine, parse_settings};
+use bench_runner::engine::{ClusterInfo, Engine, parse_settings};
 use bench_runner::environment::Environment;
 use bench_runner::progress::Progress;
 use bench_runner::results::{self, Arguments, EngineRun, RunResult, SCHEMA_VERSION, Status};
 use bench_runner::runner::{RunOptions, measure_all};
 use bench_runner::{dataset, workload};
 use clap::{Parser, Subcommand, ValueEnum};
-use datafusion::arrow::array::AsArray;
-use datafusion::arrow::datatypes::Int64Type;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "bench-runner",
     version,
-    about = "Measure SQL workloads on DataFusion"
+    about = "Measure SQL workloads on DataFusion and Apache Ballista"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -31,8 +31,208 @@ struct Cli {
 enum Command {
     /// Run the workload against a dataset and write a result file.
     Run(RunArgs),
-    /// Measure the harness's own overhead against a bare DataFusion program, side by side.
+    /// Measure the harness's own overhead against a bare DataFusion (or Ballista) program,
+    /// side by side.
     Overhead(OverheadArgs),
+    /// Start, inspect and stop a local Ballista cluster (separate processes on 127.0.0.1).
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ClusterCommand {
+    /// Start a scheduler and N executors, wait until all are registered, print the address.
+    Up(ClusterUpArgs),
+    /// Show the executors, whether they run, and their last heartbeat.
+    Status {
+        #[command(flatten)]
+        dir: StateDir,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop every process of the cluster by PID and remove its work directories.
+    Down {
+        #[command(flatten)]
+        dir: StateDir,
+    },
+    /// Start an executor again (same id, ports and work directory) and wait until it is registered.
+    RestartExecutor {
+        /// Executor id, as `cluster status` shows it (executor-1, executor-2, ...).
+        id: String,
+        #[command(flatten)]
+        dir: StateDir,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct StateDir {
+    /// Where the cluster's state file, logs and work directories live.
+    #[arg(long = "state-dir", default_value = ".bench/cluster")]
+    path: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+struct ClusterUpArgs {
+    #[arg(long, default_value_t = 2)]
+    executors: usize,
+    #[command(flatten)]
+    shape: ClusterShape,
+    #[command(flatten)]
+    dir: StateDir,
+}
+
+/// Which Ballista cluster a run uses.
+#[derive(Debug, Clone, clap::Args)]
+struct ClusterArgs {
+    /// Ballista scheduler host:port. Default: the cluster `bench-runner cluster up` left
+    /// running, or else a cluster started for this run and stopped after it.
+    #[arg(long, value_name = "HOST:PORT")]
+    scheduler: Option<String>,
+    /// The scheduler's event-log directory, where this machine can read it (shows which
+    /// executor ran each task); found automatically for local clusters.
+    #[arg(long)]
+    event_log_dir: Option<PathBuf>,
+    /// Executors of a cluster started for this run.
+    #[arg(long, default_value_t = 2)]
+    executors: usize,
+    #[command(flatten)]
+    shape: ClusterShape,
+    /// Where `bench-runner cluster up` keeps its state.
+    #[arg(long, default_value = ".bench/cluster")]
+    cluster_state_dir: PathBuf,
+}
+
+/// How a local cluster is built (shared by `cluster up` and the embedded cluster of `run`).
+#[derive(Debug, Clone, clap::Args)]
+struct ClusterShape {
+    /// Task slots per executor (default: the machine's CPUs).
+    #[arg(long)]
+    vcores: Option<usize>,
+    /// Memory pool per executor in bytes (512M, 4G).
+    #[arg(long, value_parser = bench_runner::memory::parse_bytes)]
+    executor_memory: Option<u64>,
+    /// Executors' heartbeat interval.
+    #[arg(long, default_value_t = 5)]
+    heartbeat_interval_seconds: u64,
+    /// The scheduler declares an executor dead after this long without a heartbeat.
+    #[arg(long, default_value_t = 30)]
+    executor_timeout_seconds: u64,
+    /// How often the scheduler looks for dead executors.
+    #[arg(long, default_value_t = 5)]
+    expire_dead_executor_interval_seconds: u64,
+    /// bias (fill one executor's slots first, Ballista's default) or round-robin.
+    #[arg(long, default_value = "bias", value_parser = ["bias", "round-robin"])]
+    task_distribution: String,
+    /// Give up if the cluster is not ready after this many seconds.
+    #[arg(long, default_value_t = 60)]
+    ready_timeout: u64,
+}
+
+impl ClusterShape {
+    fn spec(&self, executors: usize, state_dir: PathBuf) -> ClusterSpec {
+        let mut spec = ClusterSpec::new(executors, state_dir);
+        spec.vcores = self.vcores;
+        spec.memory_pool = self.executor_memory;
+        spec.heartbeat_interval_seconds = self.heartbeat_interval_seconds;
+        spec.executor_timeout_seconds = self.executor_timeout_seconds;
+        spec.expire_dead_executor_interval_seconds = self.expire_dead_executor_interval_seconds;
+        spec.task_distribution = self.task_distribution.clone();
+        spec
+    }
+}
+
+async fn cluster(cmd: ClusterCommand) -> Result<(), Usage> {
+    let usage = |e: bench_runner::Error| Usage(e.into());
+    match cmd {
+        ClusterCommand::Up(args) => {
+            let spec = args.shape.spec(args.executors, args.dir.path.clone());
+            let state = local::up(spec, false, Duration::from_secs(args.shape.ready_timeout))
+                .await
+                .map_err(usage)?;
+            eprintln!(
+                "cluster: scheduler pid {} and {} executors ready; state in {}",
+                state.scheduler.pid,
+                state.executors.len(),
+                args.dir.path.join(local::STATE_FILE).display()
+            );
+            println!("{}", state.url());
+        }
+        ClusterCommand::Status { dir, json } => {
+            let state = require_state(&dir.path)?;
+            let status = local::status(&state).await.map_err(usage)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&status).expect("status serialises")
+                );
+            } else {
+                println!(
+                    "scheduler {} pid {} ({}); {} of {} executors registered",
+                    status.url,
+                    status.scheduler_pid,
+                    if status.scheduler_alive {
+                        "running"
+                    } else {
+                        "not running"
+                    },
+                    status.registered(),
+                    status.executors.len()
+                );
+                println!(
+                    "{:<14} {:>8} {:>8} {:>11} {:>16}",
+                    "executor", "pid", "process", "registered", "last heartbeat"
+                );
+                for e in &status.executors {
+                    println!(
+                        "{:<14} {:>8} {:>8} {:>11} {:>16}",
+                        e.id,
+                        e.pid.map_or("-".into(), |p| p.to_string()),
+                        if e.process_alive { "running" } else { "gone" },
+                        if e.registered { "yes" } else { "LOST" },
+                        e.last_heartbeat_age_s
+                            .map_or("-".into(), |a| format!("{a:.1} s ago"))
+                    );
+                }
+            }
+        }
+        ClusterCommand::Down { dir } => {
+            let state = require_state(&dir.path)?;
+            local::down(&state);
+            eprintln!(
+                "cluster: stopped scheduler pid {} and {} executors",
+                state.scheduler.pid,
+                state.executors.len()
+            );
+        }
+        ClusterCommand::RestartExecutor { id, dir } => {
+            let mut state = require_state(&dir.path)?;
+            local::restart_executor(&mut state, &id, Duration::from_secs(60))
+                .await
+                .map_err(usage)?;
+            let e = state
+                .executors
+                .iter()
+                .find(|e| e.id == id)
+                .expect("restarted");
+            eprintln!(
+                "cluster: executor {id} running as pid {} and registered",
+                e.pid
+            );
+        }
+    }
+    Ok(())
+}
+
+fn require_state(dir: &std::path::Path) -> Result<ClusterState, Usage> {
+    match ClusterState::load(dir) {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err(Usage(anyhow::anyhow!(
+            "no cluster state in {} (start one with `bench-runner cluster up`)",
+            dir.display()
+        ))),
+        Err(e) => Err(Usage(e.into())),
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -51,6 +251,11 @@ struct OverheadArgs {
     /// Iterations per block.
     #[arg(long, default_value_t = 5)]
     per_round: u32,
+    /// The engine whose harness overhead to measure.
+    #[arg(long, value_enum, default_value_t = EngineKind::Datafusion)]
+    engine: EngineKind,
+    #[command(flatten)]
+    cluster: ClusterArgs,
 }
 
 async fn overhead(args: OverheadArgs) -> Result<(), Usage> {
@@ -62,11 +267,32 @@ async fn overhead(args: OverheadArgs) -> Result<(), Usage> {
         "{:<24} {:>14} {:>16} {:>10} {:>8}",
         "query", "bare p50 ms", "harness p50 ms", "overhead", "samples"
     );
+    let (engine, scheduler, _embedded): (Box<dyn Engine>, Option<String>, Option<local::Embedded>) =
+        match args.engine {
+            EngineKind::Datafusion => (
+                Box::new(DataFusionEngine::new(&[], None).map_err(|e| Usage(e.into()))?),
+                None,
+                None,
+            ),
+            EngineKind::Ballista => {
+                let (e, info, embedded) =
+                    ballista_engine(&args.cluster, &[]).await.map_err(Usage)?;
+                (Box::new(e), Some(info.scheduler), embedded)
+            }
+        };
+    engine
+        .register("logs", &args.data)
+        .await
+        .map_err(|e| Usage(e.into()))?;
+    let bare = bench_runner::overhead::bare_context(&args.data, scheduler.as_deref())
+        .await
+        .map_err(|e| Usage(e.into()))?;
     let mut all = Vec::new();
     for q in &queries {
-        let o = bench_runner::overhead::measure(&args.data, q, args.rounds, args.per_round)
-            .await
-            .map_err(|e| Usage(e.into()))?;
+        let o =
+            bench_runner::overhead::measure(&bare, engine.as_ref(), q, args.rounds, args.per_round)
+                .await
+                .map_err(|e| Usage(e.into()))?;
         println!(
             "{:<24} {:>14.2} {:>16.2} {:>+9.2}% {:>8}",
             o.query,
@@ -91,6 +317,7 @@ async fn overhead(args: OverheadArgs) -> Result<(), Usage> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum EngineKind {
     Datafusion,
+    Ballista,
 }
 
 #[derive(Debug, clap::Args)]
@@ -98,8 +325,11 @@ struct RunArgs {
     /// Dataset directory written by data-gen (with manifest.json).
     #[arg(long)]
     data: PathBuf,
-    #[arg(long, value_enum, default_value_t = EngineKind::Datafusion)]
-    engine: EngineKind,
+    /// Engines to run, in order (datafusion, ballista, or both: datafusion,ballista).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "datafusion")]
+    engine: Vec<EngineKind>,
+    #[command(flatten)]
+    cluster: ClusterArgs,
     /// Measured iterations per query.
     #[arg(long, default_value_t = 10)]
     iterations: u32,
@@ -136,18 +366,7 @@ struct RunArgs {
 }
 
 fn parse_bytes(s: &str) -> Result<usize, String> {
-    let t = s.trim();
-    let (digits, mult) = match t.chars().last() {
-        Some('k' | 'K') => (&t[..t.len() - 1], 1usize << 10),
-        Some('m' | 'M') => (&t[..t.len() - 1], 1 << 20),
-        Some('g' | 'G') => (&t[..t.len() - 1], 1 << 30),
-        _ => (t, 1),
-    };
-    digits
-        .parse::<usize>()
-        .ok()
-        .and_then(|n| n.checked_mul(mult))
-        .ok_or_else(|| format!("'{s}' is not a size in bytes (e.g. 512M, 4G)"))
+    bench_runner::memory::parse_bytes(s).map(|b| b as usize)
 }
 
 /// `20261121T114803Z` from an RFC 3339 instant.
@@ -165,65 +384,151 @@ fn now() -> String {
 /// A usage problem (exit 2) rather than a failed query (exit 1).
 struct Usage(anyhow::Error);
 
+/// A Ballista session on the cluster the arguments name (or imply), and the cluster started
+/// for this run, if one was: it is stopped when the guard drops.
+async fn ballista_engine(
+    args: &ClusterArgs,
+    settings: &[(String, String)],
+) -> anyhow::Result<(BallistaEngine, ClusterInfo, Option<local::Embedded>)> {
+    let saved = ClusterState::load(&args.cluster_state_dir)?.filter(|s| s.scheduler_alive());
+    let (address, events, kind, vcores, embedded) = match (&args.scheduler, saved) {
+        (Some(addr), saved) => {
+            let (host, port) = bench_runner::cluster::split_host_port("--scheduler", addr)
+                .map_err(|e| anyhow::anyhow!(e))?;
+            let address = format!("{host}:{port}");
+            // The local cluster's event log, if --scheduler names that cluster.
+            let local = saved.filter(|s| {
+                s.scheduler.port == port && ["127.0.0.1", "localhost"].contains(&host.as_str())
+            });
+            let events = args
+                .event_log_dir
+                .clone()
+                .or_else(|| local.as_ref().map(|s| s.event_log_dir.clone()));
+            let kind = if local.is_some() { "local" } else { "remote" };
+            (
+                address,
+                events,
+                kind,
+                local.and_then(|s| s.spec.vcores),
+                None,
+            )
+        }
+        (None, Some(state)) => (
+            state.scheduler_address(),
+            Some(state.event_log_dir.clone()),
+            "local",
+            state.spec.vcores,
+            None,
+        ),
+        (None, None) => {
+            let dir = std::env::temp_dir().join(format!("logbench-cluster-{}", std::process::id()));
+            let spec = args.shape.spec(args.executors, dir);
+            let vcores = spec.vcores;
+            let cluster =
+                local::embedded(spec, Duration::from_secs(args.shape.ready_timeout)).await?;
+            (
+                cluster.state.scheduler_address(),
+                Some(cluster.state.event_log_dir.clone()),
+                "embedded",
+                vcores,
+                Some(cluster),
+            )
+        }
+    };
+    let engine = BallistaEngine::connect(&address, settings, events).await?;
+    let executors = bench_runner::cluster::rest::executors(&address, Duration::from_secs(5))
+        .await?
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    let info = ClusterInfo {
+        scheduler: address,
+        executors,
+        vcores,
+        kind: kind.into(),
+    };
+    Ok((engine, info, embedded))
+}
+
 async fn run(args: RunArgs) -> Result<bool, Usage> {
     let usage = |e: anyhow::Error| Usage(e);
     let started_at = now();
+    let mut kinds = args.engine.clone();
+    kinds.dedup();
     // Cheap checks first: settings (the engine refuses unknown keys), then data and workload.
     let settings = parse_settings(&args.set).map_err(|e| usage(e.into()))?;
-    let engine: Box<dyn Engine> = match args.engine {
-        EngineKind::Datafusion => Box::new(
-            DataFusionEngine::new(&settings, args.memory_limit).map_err(|e| usage(e.into()))?,
-        ),
-    };
+    if kinds.contains(&EngineKind::Datafusion) {
+        DataFusionEngine::new(&settings, args.memory_limit).map_err(|e| usage(e.into()))?;
+    }
     let (_, dataset) =
         dataset::verify(&args.data, args.verify_digests).map_err(|e| usage(e.into()))?;
     let queries = workload::load_dir(&args.queries)
         .and_then(|q| workload::select(q, &args.query))
         .map_err(|e| usage(e.into()))?;
-    engine
-        .register("logs", &args.data)
-        .await
-        .map_err(|e| usage(e.into()))?;
-    // The engine must see exactly the manifest's rows: a path it cannot read has produced
-    // silently empty scans elsewhere.
-    let counted = engine
-        .execute("SELECT COUNT(*) FROM logs")
-        .await
-        .map_err(|e| usage(e.into()))?;
-    let table_rows = counted
-        .first()
-        .and_then(|b| {
-            b.column(0)
-                .as_primitive_opt::<Int64Type>()
-                .map(|a| a.value(0) as u64)
-        })
-        .unwrap_or(0);
-    if table_rows != dataset.rows {
-        return Err(usage(anyhow::anyhow!(
-            "dataset: {} sees {table_rows} rows in {} but the manifest says {}",
-            engine.name(),
-            dataset.path,
-            dataset.rows
-        )));
-    }
-
-    let mut progress = Progress::new(args.quiet);
-    progress.note(&format!(
-        "bench-runner: {} queries on {} ({} rows), {} warm-up + {} measured runs each",
-        queries.len(),
-        engine.name(),
-        dataset.rows,
-        args.warmup,
-        args.iterations
-    ));
     let opts = RunOptions {
         iterations: args.iterations,
         warmup: args.warmup,
         timeout: args.timeout.map(Duration::from_secs_f64),
         save_answers: args.save_answers.clone(),
     };
-    let measured = measure_all(engine.as_ref(), &queries, &opts, &mut progress).await;
-    let run_id = format!("{}-{}", engine.name(), compact(&started_at));
+
+    let mut progress = Progress::new(args.quiet);
+    let mut engines = Vec::new();
+    let mut names = Vec::new();
+    for kind in &kinds {
+        let (engine, cluster, _embedded): (
+            Box<dyn Engine>,
+            Option<ClusterInfo>,
+            Option<local::Embedded>,
+        ) = match kind {
+            EngineKind::Datafusion => (
+                Box::new(
+                    DataFusionEngine::new(&settings, args.memory_limit)
+                        .map_err(|e| usage(e.into()))?,
+                ),
+                None,
+                None,
+            ),
+            EngineKind::Ballista => {
+                let (e, info, embedded) = ballista_engine(&args.cluster, &settings)
+                    .await
+                    .map_err(usage)?;
+                (Box::new(e), Some(info), embedded)
+            }
+        };
+        engine
+            .register("logs", &args.data)
+            .await
+            .map_err(|e| usage(e.into()))?;
+        let table_rows = dataset::check_rows(engine.as_ref(), "logs", &dataset)
+            .await
+            .map_err(|e| usage(e.into()))?;
+        progress.note(&format!(
+            "bench-runner: {} queries on {}{} ({} rows), {} warm-up + {} measured runs each",
+            queries.len(),
+            engine.name(),
+            cluster.as_ref().map_or(String::new(), |c| format!(
+                " ({} cluster, {} executors at {})",
+                c.kind,
+                c.executors.len(),
+                c.scheduler
+            )),
+            dataset.rows,
+            args.warmup,
+            args.iterations
+        ));
+        let measured = measure_all(engine.as_ref(), &queries, &opts, &mut progress).await;
+        let mut config = engine.config();
+        config.cluster = cluster;
+        names.push(engine.name().to_string());
+        engines.push(EngineRun {
+            engine: config,
+            table_rows,
+            queries: measured,
+        });
+        // An embedded cluster stops here, before the next engine runs.
+    }
+    let run_id = format!("{}-{}", names.join("+"), compact(&started_at));
     let result = RunResult {
         schema_version: SCHEMA_VERSION,
         run_id: run_id.clone(),
@@ -240,11 +545,8 @@ async fn run(args: RunArgs) -> Result<bool, Usage> {
             selected_queries: queries.iter().map(|q| q.name.clone()).collect(),
             settings: args.set.clone(),
         },
-        engines: vec![EngineRun {
-            engine: engine.config(),
-            table_rows,
-            queries: measured,
-        }],
+        answer_mismatches: RunResult::cross_check(&engines),
+        engines,
     };
     let out = args
         .out
@@ -296,7 +598,36 @@ fn print_summary(r: &RunResult) {
                     Status::Failed => format!("FAILED: {}", q.error.as_deref().unwrap_or("")),
                 }
             );
+            if let Some(details) = q.distributed.as_ref().and_then(|d| d.details.as_ref()) {
+                println!(
+                    "{:<24} {} stages, shuffle partitions {} remote / {} local ({:.1} MiB fetched), tasks per executor: {}",
+                    "",
+                    details.stage_count,
+                    details.shuffle_remote_partitions,
+                    details.shuffle_local_partitions,
+                    details.shuffle_fetched_bytes as f64 / (1 << 20) as f64,
+                    details
+                        .tasks_per_executor
+                        .as_ref()
+                        .map_or("unknown".to_string(), |m| m
+                            .iter()
+                            .map(|(k, v)| format!("{k}={v}"))
+                            .collect::<Vec<_>>()
+                            .join(" "))
+                );
+            }
         }
+    }
+    for m in &r.answer_mismatches {
+        println!(
+            "ANSWERS DIFFER for {}: {}",
+            m.query,
+            m.answers
+                .iter()
+                .map(|(e, a)| format!("{e} {} rows {}", a.rows, a.digest))
+                .collect::<Vec<_>>()
+                .join(" vs ")
+        );
     }
 }
 
@@ -308,6 +639,13 @@ async fn main() -> ExitCode {
     };
     match cli.command {
         Command::Overhead(args) => match overhead(args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(Usage(e)) => {
+                eprintln!("bench-runner: error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Cluster(cmd) => match cluster(cmd).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(Usage(e)) => {
                 eprintln!("bench-runner: error: {e:#}");

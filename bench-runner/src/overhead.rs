@@ -1,6 +1,7 @@
 //! How much the harness itself adds: the same query through `bench-runner`'s measurement loop
-//! and through a bare DataFusion program (`SessionContext::new()`, `register_parquet`, `sql`,
-//! `collect`, timed with `Instant`), alternating in blocks in one process so drift hits both.
+//! and through a bare program (`SessionContext::new()` or `SessionContext::remote(..)`,
+//! `register_parquet`, `sql`, `collect`, timed with `Instant`), alternating in blocks in one
+//! process so drift hits both.
 
 use std::path::Path;
 use std::time::Instant;
@@ -8,7 +9,6 @@ use std::time::Instant;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 
 use crate::engine::Engine;
-use crate::engine::datafusion::DataFusionEngine;
 use crate::error::Result;
 use crate::progress::Progress;
 use crate::runner::{RunOptions, measure_query};
@@ -29,19 +29,36 @@ fn median(mut v: Vec<u64>) -> u64 {
     v[v.len() / 2]
 }
 
-/// `rounds` blocks of `per_round` iterations each, alternating bare and harness.
-pub async fn measure(dir: &Path, q: &Query, rounds: usize, per_round: u32) -> Result<Overhead> {
-    let bare = SessionContext::new();
+/// The bare program's session: local DataFusion, or Ballista on `scheduler` (`host:port`),
+/// with the dataset registered as `logs`.
+pub async fn bare_context(dir: &Path, scheduler: Option<&str>) -> Result<SessionContext> {
+    let ctx = match scheduler {
+        None => SessionContext::new(),
+        Some(addr) => {
+            use ballista::prelude::SessionContextExt;
+            SessionContext::remote(&format!("df://{addr}")).await?
+        }
+    };
     let path = format!(
         "{}/",
         dir.canonicalize()
             .map_err(|e| crate::Error::io("dataset", e))?
             .display()
     );
-    bare.register_parquet("logs", &path, ParquetReadOptions::default())
+    ctx.register_parquet("logs", &path, ParquetReadOptions::default())
         .await?;
-    let engine = DataFusionEngine::new(&[], None)?;
-    engine.register("logs", dir).await?;
+    Ok(ctx)
+}
+
+/// `rounds` blocks of `per_round` iterations each, alternating `bare` and the harness on
+/// `engine` (which has the dataset registered as `logs`).
+pub async fn measure(
+    bare: &SessionContext,
+    engine: &dyn Engine,
+    q: &Query,
+    rounds: usize,
+    per_round: u32,
+) -> Result<Overhead> {
     // Both warm: one run each before measuring.
     bare.sql(&q.sql).await?.collect().await?;
     engine.execute(&q.sql).await?;
@@ -65,7 +82,7 @@ pub async fn measure(dir: &Path, q: &Query, rounds: usize, per_round: u32) -> Re
             Ok::<_, crate::Error>(v)
         };
         let harness_block = || async {
-            let res = measure_query(&engine, q, &opts, &mut Progress::new(true)).await;
+            let res = measure_query(engine, q, &opts, &mut Progress::new(true)).await;
             let hist = res
                 .latency
                 .ok_or_else(|| crate::Error::Engine(res.error.unwrap_or_default()))?

@@ -34,6 +34,39 @@ pub struct OperatorMetrics {
     pub metrics: BTreeMap<String, String>,
 }
 
+impl OperatorMetrics {
+    /// One operator's entry from its metrics (`None`: the operator keeps none).
+    pub fn from_set(
+        depth: usize,
+        operator: &str,
+        metrics: Option<&datafusion::physical_plan::metrics::MetricsSet>,
+    ) -> Self {
+        let metrics = metrics.map(|m| m.aggregate_by_name());
+        let all: BTreeMap<String, String> = metrics
+            .iter()
+            .flat_map(|m| m.iter())
+            .map(|m| (m.value().name().to_string(), m.value().to_string()))
+            .collect();
+        Self {
+            depth,
+            operator: operator.to_string(),
+            output_rows: metrics
+                .as_ref()
+                .and_then(|m| m.output_rows())
+                .map(|v| v as u64),
+            elapsed_compute_ns: metrics
+                .as_ref()
+                .and_then(|m| m.elapsed_compute())
+                .map(|v| v as u64),
+            spilled_bytes: metrics
+                .as_ref()
+                .and_then(|m| m.spilled_bytes())
+                .map(|v| v as u64),
+            metrics: all,
+        }
+    }
+}
+
 /// What one `EXPLAIN ANALYZE` run recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Analysis {

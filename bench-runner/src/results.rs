@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::digest::AnswerDigest;
-use crate::engine::EngineConfig;
+use crate::engine::{EngineConfig, JobDetails, JobRun};
 use crate::environment::Environment;
 use crate::error::{Error, Result};
 use crate::histogram::LatencySummary;
@@ -28,6 +28,9 @@ pub struct RunResult {
     pub arguments: Arguments,
     /// One entry per engine measured in this run.
     pub engines: Vec<EngineRun>,
+    /// Queries whose answers differ between the engines of this run (`--engine a,b`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answer_mismatches: Vec<AnswerMismatch>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,6 +101,27 @@ pub struct QueryResult {
     pub plans: Option<Plans>,
     pub analysis: Option<Analysis>,
     pub resources: Resources,
+    /// Distributed engines only: the job behind each measured iteration, and the last one in
+    /// detail (stages, tasks per executor, shuffle bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distributed: Option<Distributed>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Distributed {
+    /// One per measured iteration, in order.
+    pub jobs: Vec<JobRun>,
+    pub details: Option<JobDetails>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details_error: Option<String>,
+}
+
+/// A query whose answer differs between engines of one run: a correctness failure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerMismatch {
+    pub query: String,
+    /// Each engine's answer (rows and digest).
+    pub answers: std::collections::BTreeMap<String, AnswerDigest>,
 }
 
 impl RunResult {
@@ -171,12 +195,43 @@ impl RunResult {
         Ok(r)
     }
 
-    /// Whether any query failed in any engine.
+    /// Whether any query failed in any engine, or engines disagree on an answer.
     pub fn any_failed(&self) -> bool {
-        self.engines
-            .iter()
-            .flat_map(|e| &e.queries)
-            .any(|q| q.status == Status::Failed)
+        !self.answer_mismatches.is_empty()
+            || self
+                .engines
+                .iter()
+                .flat_map(|e| &e.queries)
+                .any(|q| q.status == Status::Failed)
+    }
+
+    /// Compares every query's answer across the engines that completed it.
+    pub fn cross_check(engines: &[EngineRun]) -> Vec<AnswerMismatch> {
+        let mut out = Vec::new();
+        let Some(first) = engines.first() else {
+            return out;
+        };
+        for q in &first.queries {
+            let answers: std::collections::BTreeMap<String, AnswerDigest> = engines
+                .iter()
+                .filter_map(|e| {
+                    e.queries
+                        .iter()
+                        .find(|x| x.name == q.name && x.status == Status::Ok)
+                        .and_then(|x| x.answer.clone())
+                        .map(|a| (e.engine.name.clone(), a))
+                })
+                .collect();
+            let mut distinct: Vec<&AnswerDigest> = answers.values().collect();
+            distinct.dedup();
+            if distinct.len() > 1 {
+                out.push(AnswerMismatch {
+                    query: q.name.clone(),
+                    answers,
+                });
+            }
+        }
+        out
     }
 }
 

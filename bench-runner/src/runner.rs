@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::histogram::{LatencySummary, new_histogram};
 use crate::progress::Progress;
 use crate::resources::{Meter, Resources, peak_rss_bytes, reset_peak_rss};
-use crate::results::{QueryResult, Status};
+use crate::results::{Distributed, QueryResult, Status};
 use crate::workload::Query;
 
 #[derive(Debug, Clone)]
@@ -60,6 +60,7 @@ fn failed(q: &Query, error: String, resources: Resources) -> QueryResult {
         plans: None,
         analysis: None,
         resources,
+        distributed: None,
     }
 }
 
@@ -119,12 +120,15 @@ pub async fn measure_query(
     }
 
     engine.reset_memory_peak();
+    let _ = engine.take_job();
+    let mut jobs = Vec::new();
     let mut hist = new_histogram();
     let meter = Meter::start();
     for i in 0..opts.iterations {
         match timed_run(engine, &q.sql, opts.timeout).await {
             Ok((answer, us)) => {
                 hist.record(us).expect("histograms resize");
+                jobs.extend(engine.take_job());
                 progress.step(
                     &q.name,
                     &format!("iteration {}/{}", i + 1, opts.iterations),
@@ -140,6 +144,16 @@ pub async fn measure_query(
     }
     let (wall_ms, user_cpu_ms, system_cpu_ms) = meter.stop();
     let memory_peak = engine.memory_peak();
+
+    if let Some(last) = jobs.last() {
+        progress.step(&q.name, "job details", None);
+        let details = engine.job_details(&last.job_id).await;
+        result.distributed = Some(Distributed {
+            details_error: details.as_ref().err().map(|e| e.to_string()),
+            details: details.ok(),
+            jobs,
+        });
+    }
 
     progress.step(&q.name, "explain analyze", None);
     let analysis = engine.analyze(&q.sql).await;

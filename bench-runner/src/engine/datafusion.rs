@@ -64,29 +64,11 @@ pub async fn register_logs(ctx: &SessionContext, table: &str, dir: &Path) -> Res
 /// The plan tree in pre-order with each operator's metrics (summed over partitions).
 pub fn operator_metrics(plan: &Arc<dyn ExecutionPlan>) -> Vec<OperatorMetrics> {
     fn walk(plan: &Arc<dyn ExecutionPlan>, depth: usize, out: &mut Vec<OperatorMetrics>) {
-        let metrics = plan.metrics().map(|m| m.aggregate_by_name());
-        let all: BTreeMap<String, String> = metrics
-            .iter()
-            .flat_map(|m| m.iter())
-            .map(|m| (m.value().name().to_string(), m.value().to_string()))
-            .collect();
-        out.push(OperatorMetrics {
+        out.push(OperatorMetrics::from_set(
             depth,
-            operator: plan.name().to_string(),
-            output_rows: metrics
-                .as_ref()
-                .and_then(|m| m.output_rows())
-                .map(|v| v as u64),
-            elapsed_compute_ns: metrics
-                .as_ref()
-                .and_then(|m| m.elapsed_compute())
-                .map(|v| v as u64),
-            spilled_bytes: metrics
-                .as_ref()
-                .and_then(|m| m.spilled_bytes())
-                .map(|v| v as u64),
-            metrics: all,
-        });
+            plan.name(),
+            plan.metrics().as_ref(),
+        ));
         for child in plan.children() {
             walk(child, depth + 1, out);
         }
@@ -160,6 +142,7 @@ impl Engine for DataFusionEngine {
             memory_limit: self.memory_limit.map(|l| l as u64),
             changed_settings: changed_settings(entries, defaults),
             requested_settings: self.requested.clone(),
+            cluster: None,
         }
     }
 

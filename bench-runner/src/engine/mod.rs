@@ -3,6 +3,7 @@
 //! Everything else (iterations, timing, histograms, digests, resources) lives once, in
 //! [`crate::runner`], above this trait.
 
+pub mod ballista;
 pub mod datafusion;
 
 use std::collections::BTreeMap;
@@ -27,6 +28,62 @@ pub struct EngineConfig {
     pub changed_settings: BTreeMap<String, ChangedSetting>,
     /// Settings applied with `--set`, as given.
     pub requested_settings: BTreeMap<String, String>,
+    /// The cluster a distributed engine ran on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterInfo>,
+}
+
+/// Where a distributed engine's work ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterInfo {
+    /// Scheduler `host:port`.
+    pub scheduler: String,
+    /// Executor ids registered when the run started.
+    pub executors: Vec<String>,
+    /// Task slots per executor, where known.
+    pub vcores: Option<usize>,
+    /// `embedded` (started for this run and stopped after), `local` (left by
+    /// `bench-runner cluster up`) or `remote` (given with `--scheduler`).
+    pub kind: String,
+}
+
+/// What one distributed run reported, read after it finished (outside the timed region).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobRun {
+    pub job_id: String,
+    /// Submission to first task launch, as the scheduler measured it.
+    pub scheduling_ms: u64,
+    /// First task launch to job end.
+    pub execution_ms: u64,
+    /// Answer bytes the client fetched.
+    pub result_bytes: u64,
+}
+
+/// One job in detail: its stages and where its tasks ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobDetails {
+    pub job_id: String,
+    pub stage_count: usize,
+    pub stages: Vec<StageDetails>,
+    /// Successful tasks per executor id (from the scheduler's event log).
+    pub tasks_per_executor: Option<BTreeMap<String, u64>>,
+    /// Shuffle data fetched from another executor (Arrow in-memory bytes as decoded; a
+    /// partition read from the executor's own disk is not counted here).
+    pub shuffle_fetched_bytes: u64,
+    /// Shuffle partitions read from another executor, and from the reader's own disk.
+    pub shuffle_remote_partitions: u64,
+    pub shuffle_local_partitions: u64,
+    /// Why some detail is missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageDetails {
+    pub stage_id: u32,
+    pub partitions: u32,
+    /// When and where its tasks ran (from the event log).
+    pub span: Option<crate::cluster::events::StageSpan>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +116,19 @@ pub trait Engine: Send + Sync {
     }
 
     fn reset_memory_peak(&self) {}
+
+    /// The distributed job behind the last `execute`, if this engine runs jobs.
+    fn take_job(&self) -> Option<JobRun> {
+        None
+    }
+
+    /// Stages and task placement of a finished job.
+    async fn job_details(&self, job_id: &str) -> Result<JobDetails> {
+        Err(crate::error::Error::Engine(format!(
+            "{} runs no distributed jobs (asked for {job_id})",
+            self.name()
+        )))
+    }
 }
 
 /// Settings of `entries` that differ from `defaults`.

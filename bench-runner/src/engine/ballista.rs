@@ -1,0 +1,331 @@
+//! Apache Ballista: the workload goes through `SessionContext::remote` to a scheduler and
+//! runs on executors in other processes.
+//!
+//! Besides the answer, every run leaves a [`JobRun`] (job id, scheduling and execution time,
+//! bytes fetched); after the measured runs the runner asks for [`JobDetails`]: the stages from
+//! the scheduler's job metrics (gRPC), and the executor that ran each task from the
+//! scheduler's event log.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use ballista::prelude::{SessionConfigExt, SessionContextExt};
+use ballista_core::execution_plans::DistributedQueryExec;
+use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
+use ballista_core::serde::protobuf::{
+    GetJobMetricsParams, GetJobMetricsResult, OperatorMetricsSet,
+};
+use datafusion::arrow::array::{AsArray, RecordBatch};
+use datafusion::execution::SessionStateBuilder;
+use datafusion::physical_plan::metrics::MetricsSet;
+use datafusion::physical_plan::{ExecutionPlan, collect};
+use datafusion::prelude::*;
+use datafusion_proto::protobuf::LogicalPlanNode;
+
+use super::datafusion::register_logs;
+use super::{Engine, EngineConfig, JobDetails, JobRun, StageDetails, changed_settings};
+use crate::cluster::{events, rest};
+use crate::error::{Error, Result};
+use crate::plans::{Analysis, OperatorMetrics, Plans, fingerprint};
+
+/// How long to wait for the scheduler to answer before calling it unreachable.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct BallistaEngine {
+    ctx: SessionContext,
+    /// `host:port`
+    scheduler: String,
+    event_log_dir: Option<PathBuf>,
+    requested: BTreeMap<String, String>,
+    last_job: Mutex<Option<JobRun>>,
+}
+
+impl BallistaEngine {
+    /// A Ballista session (Ballista's defaults, then `settings` in order) on the scheduler at
+    /// `scheduler` (`host:port`). Fails within [`CONNECT_TIMEOUT`] if the scheduler does not
+    /// answer. `event_log_dir` is the scheduler's `--event-log-dir`, where this process can
+    /// read it (a local cluster).
+    pub async fn connect(
+        scheduler: &str,
+        settings: &[(String, String)],
+        event_log_dir: Option<PathBuf>,
+    ) -> Result<Self> {
+        let mut config = SessionConfig::new_with_ballista();
+        for (k, v) in settings {
+            config
+                .options_mut()
+                .set(k, v)
+                .map_err(|e| Error::Config(format!("--set {k}={v}: {e}")))?;
+        }
+        match rest::get(scheduler, "/healthz", CONNECT_TIMEOUT).await {
+            Ok((200, _)) => {}
+            Ok((code, body)) => {
+                return Err(Error::Engine(format!(
+                    "scheduler {scheduler} is not healthy: HTTP {code} {body}"
+                )));
+            }
+            Err(e) => return Err(e),
+        }
+        let state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_default_features()
+            .build();
+        let ctx = SessionContext::remote_with_state(&format!("df://{scheduler}"), state).await?;
+        Ok(Self {
+            ctx,
+            scheduler: scheduler.to_string(),
+            event_log_dir,
+            requested: settings.iter().cloned().collect(),
+            last_job: Mutex::new(None),
+        })
+    }
+
+    async fn job_metrics(&self, job_id: &str) -> Result<GetJobMetricsResult> {
+        let url = format!("http://{}", self.scheduler);
+        let work = async {
+            let client = SchedulerGrpcClient::connect(url.clone())
+                .await
+                .map_err(|e| Error::Engine(format!("scheduler {url}: {e}")))?;
+            client
+                .max_decoding_message_size(256 << 20)
+                .get_job_metrics(GetJobMetricsParams {
+                    job_id: job_id.to_string(),
+                })
+                .await
+                .map(|r| r.into_inner())
+                .map_err(|e| Error::Engine(format!("job metrics of {job_id}: {}", e.message())))
+        };
+        tokio::time::timeout(Duration::from_secs(30), work)
+            .await
+            .map_err(|_| Error::Engine(format!("job metrics of {job_id}: no answer in 30 s")))?
+    }
+
+    /// Runs `sql` and returns the answer with the executed plan's root.
+    async fn run(&self, sql: &str) -> Result<(Vec<RecordBatch>, Arc<dyn ExecutionPlan>)> {
+        let plan = self.ctx.sql(sql).await?.create_physical_plan().await?;
+        let batches = collect(plan.clone(), self.ctx.task_ctx()).await?;
+        Ok((batches, plan))
+    }
+}
+
+/// The Ballista query operator anywhere in `plan` (it is normally the root).
+fn distributed(plan: &Arc<dyn ExecutionPlan>) -> Option<&DistributedQueryExec<LogicalPlanNode>> {
+    if let Some(d) = plan.downcast_ref::<DistributedQueryExec<LogicalPlanNode>>() {
+        return Some(d);
+    }
+    plan.children().into_iter().find_map(distributed)
+}
+
+fn metric(set: &MetricsSet, name: &str) -> u64 {
+    set.sum_by_name(name).map_or(0, |v| v.as_usize() as u64)
+}
+
+fn job_run(plan: &Arc<dyn ExecutionPlan>) -> Option<JobRun> {
+    let d = distributed(plan)?;
+    let metrics = d.metrics().unwrap_or_default();
+    Some(JobRun {
+        job_id: d.job_id()?.to_string(),
+        scheduling_ms: metric(&metrics, "job_scheduling_in_ms"),
+        execution_ms: metric(&metrics, "job_execution_time_ms"),
+        result_bytes: metric(&metrics, "transferred_bytes"),
+    })
+}
+
+/// A job's stages from its metrics: the plans as text, each stage's operators, and the bytes
+/// its shuffle readers decoded.
+struct Stages {
+    text: String,
+    stages: Vec<(u32, u32, Vec<OperatorMetrics>)>,
+    shuffle_fetched_bytes: u64,
+    shuffle_remote_partitions: u64,
+    shuffle_local_partitions: u64,
+}
+
+fn stage_operators(job: &GetJobMetricsResult) -> Result<Stages> {
+    let mut text = Vec::new();
+    let mut stages = Vec::new();
+    let (mut fetched, mut remote, mut local) = (0, 0, 0);
+    for stage in &job.stages {
+        text.push(format!(
+            "=== stage {} ({} partitions) ===",
+            stage.stage_id, stage.partitions
+        ));
+        let mut ops = Vec::new();
+        for op in &stage.operators {
+            let set: MetricsSet = OperatorMetricsSet {
+                metrics: op.metrics.clone(),
+            }
+            .try_into()
+            .map_err(|e| Error::Engine(format!("stage {} metrics: {e:?}", stage.stage_id)))?;
+            fetched += metric(&set, "decoded_bytes");
+            remote += metric(&set, "remote_partitions");
+            local += metric(&set, "local_partitions");
+            let shown = set
+                .aggregate_by_name()
+                .sorted_for_display()
+                .timestamps_removed();
+            text.push(format!(
+                "{}{}, metrics=[{shown}]",
+                "  ".repeat(op.depth as usize),
+                op.operator_desc.trim_end()
+            ));
+            ops.push(OperatorMetrics::from_set(
+                op.depth as usize,
+                &op.operator_type,
+                Some(&set),
+            ));
+        }
+        stages.push((stage.stage_id, stage.partitions, ops));
+    }
+    Ok(Stages {
+        text: text.join("\n"),
+        stages,
+        shuffle_fetched_bytes: fetched,
+        shuffle_remote_partitions: remote,
+        shuffle_local_partitions: local,
+    })
+}
+
+#[async_trait]
+impl Engine for BallistaEngine {
+    fn name(&self) -> &str {
+        "ballista"
+    }
+
+    async fn register(&self, table: &str, dir: &Path) -> Result<()> {
+        // The client infers the schema; the scheduler and executors open the same absolute
+        // path, so the cluster must see the files where this process sees them.
+        register_logs(&self.ctx, table, dir).await
+    }
+
+    async fn execute(&self, sql: &str) -> Result<Vec<RecordBatch>> {
+        let (batches, plan) = self.run(sql).await?;
+        *self.last_job.lock().expect("job lock") = job_run(&plan);
+        Ok(batches)
+    }
+
+    async fn explain(&self, sql: &str) -> Result<Plans> {
+        let batches = self
+            .ctx
+            .sql(&format!("EXPLAIN {sql}"))
+            .await?
+            .collect()
+            .await?;
+        let mut rows: Vec<(String, String)> = Vec::new();
+        for b in &batches {
+            let (Some(kind), Some(text)) = (
+                b.column(0).as_string_opt::<i32>(),
+                b.column(1).as_string_opt::<i32>(),
+            ) else {
+                return Err(Error::Engine(
+                    "EXPLAIN answered an unexpected schema".into(),
+                ));
+            };
+            for i in 0..b.num_rows() {
+                rows.push((kind.value(i).to_string(), text.value(i).to_string()));
+            }
+        }
+        let find = |prefix: &str| {
+            rows.iter()
+                .find(|(k, _)| k.starts_with(prefix))
+                .map(|(_, t)| t.clone())
+        };
+        let distributed = find("distributed_plan");
+        let physical = find("physical_plan").unwrap_or_default();
+        Ok(Plans {
+            fingerprint: fingerprint(distributed.as_deref().unwrap_or(&physical)),
+            logical: find("logical_plan").unwrap_or_default(),
+            physical,
+            distributed,
+        })
+    }
+
+    async fn analyze(&self, sql: &str) -> Result<Analysis> {
+        let (_, plan) = self.run(sql).await?;
+        let job = job_run(&plan)
+            .ok_or_else(|| Error::Engine("the query did not run as a Ballista job".into()))?;
+        let metrics = self.job_metrics(&job.job_id).await?;
+        let stages = stage_operators(&metrics)?;
+        Ok(Analysis {
+            text: stages.text,
+            operators: stages
+                .stages
+                .into_iter()
+                .flat_map(|(_, _, ops)| ops)
+                .collect(),
+        })
+    }
+
+    fn config(&self) -> EngineConfig {
+        let state = self.ctx.state();
+        let options = state.config().options();
+        let entries = options
+            .entries()
+            .into_iter()
+            .map(|e| (e.key, e.value))
+            .collect();
+        let defaults = SessionConfig::new()
+            .options()
+            .entries()
+            .into_iter()
+            .map(|e| (e.key, e.value))
+            .collect();
+        EngineConfig {
+            name: self.name().into(),
+            target_partitions: options.execution.target_partitions,
+            memory_limit: None,
+            changed_settings: changed_settings(entries, defaults),
+            requested_settings: self.requested.clone(),
+            cluster: None,
+        }
+    }
+
+    fn take_job(&self) -> Option<JobRun> {
+        self.last_job.lock().expect("job lock").take()
+    }
+
+    async fn job_details(&self, job_id: &str) -> Result<JobDetails> {
+        let metrics = self.job_metrics(job_id).await?;
+        let Stages {
+            stages,
+            shuffle_fetched_bytes,
+            shuffle_remote_partitions,
+            shuffle_local_partitions,
+            ..
+        } = stage_operators(&metrics)?;
+        let (tasks, tasks_note) = match &self.event_log_dir {
+            Some(dir) => match events::read_tasks(dir, job_id, Duration::from_secs(10)) {
+                Ok(t) => (Some(t), None),
+                Err(e) => (None, Some(e.to_string())),
+            },
+            None => (
+                None,
+                Some("the scheduler's event log is not readable here (no --event-log-dir)".into()),
+            ),
+        };
+        let spans = tasks
+            .as_deref()
+            .map(events::stage_spans)
+            .unwrap_or_default();
+        Ok(JobDetails {
+            job_id: job_id.to_string(),
+            stage_count: stages.len(),
+            stages: stages
+                .iter()
+                .map(|(id, partitions, _)| StageDetails {
+                    stage_id: *id,
+                    partitions: *partitions,
+                    span: spans.iter().find(|s| s.stage_id == *id).cloned(),
+                })
+                .collect(),
+            tasks_per_executor: tasks.as_deref().map(events::tasks_per_executor),
+            shuffle_fetched_bytes,
+            shuffle_remote_partitions,
+            shuffle_local_partitions,
+            note: tasks_note,
+        })
+    }
+}

@@ -1,0 +1,567 @@
+//! A real Ballista cluster: scheduler and executors as separate processes on 127.0.0.1,
+//! driven through the `bench-runner` binary. Every process a test starts is stopped when the
+//! test ends, pass or fail (the guards below stop them by PID).
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use bench_runner::cluster::local::{ClusterState, Status as ClusterStatus, ours_alive};
+use bench_runner::results::{RunResult, Status};
+
+fn generated(name: &str, rows: u64, files: u64) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let mut req = data_gen::Request::new(&dir, rows, files);
+    req.row_group_rows = 65_536;
+    req.force = true;
+    data_gen::generate(&req, &mut |_| {}).expect("dataset generates");
+    dir
+}
+
+/// 300k rows in 4 files, for answers.
+fn small() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| generated("ballista-small", 300_000, 4))
+}
+
+fn workload() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../queries")
+}
+
+fn bench_runner(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bench-runner"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn ok(o: &Output) {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstderr: {}\nstdout: {}",
+        o.status.code(),
+        text(&o.stderr),
+        text(&o.stdout)
+    );
+}
+
+/// Stops a cluster left by `cluster up` when dropped: `cluster down`, then SIGKILL for any
+/// PID in its state file that still runs.
+struct ClusterGuard {
+    dir: PathBuf,
+    pids: Vec<u32>,
+}
+
+impl ClusterGuard {
+    fn up(dir: &Path, extra: &[&str]) -> Self {
+        let mut args = vec!["cluster", "up", "--state-dir", dir.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let o = bench_runner(&args);
+        let mut guard = ClusterGuard {
+            dir: dir.to_path_buf(),
+            pids: Vec::new(),
+        };
+        guard.remember();
+        ok(&o);
+        assert!(
+            text(&o.stdout).trim().starts_with("df://127.0.0.1:"),
+            "prints the scheduler address: {}",
+            text(&o.stdout)
+        );
+        guard
+    }
+
+    fn remember(&mut self) {
+        if let Ok(Some(s)) = ClusterState::load(&self.dir) {
+            self.pids.push(s.scheduler.pid);
+            self.pids.extend(s.executors.iter().map(|e| e.pid));
+        }
+    }
+
+    fn state(&self) -> ClusterState {
+        ClusterState::load(&self.dir)
+            .unwrap()
+            .expect("a state file")
+    }
+
+    fn status(&self) -> ClusterStatus {
+        let o = bench_runner(&[
+            "cluster",
+            "status",
+            "--json",
+            "--state-dir",
+            self.dir.to_str().unwrap(),
+        ]);
+        ok(&o);
+        serde_json::from_slice(&o.stdout).unwrap()
+    }
+}
+
+impl Drop for ClusterGuard {
+    fn drop(&mut self) {
+        self.remember();
+        let _ = bench_runner(&["cluster", "down", "--state-dir", self.dir.to_str().unwrap()]);
+        for &pid in &self.pids {
+            if ours_alive(pid) {
+                unsafe {
+                    libc::kill(pid as i32, libc::SIGKILL);
+                }
+            }
+        }
+    }
+}
+
+/// Kills a background child when dropped.
+struct ChildGuard(Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        assert!(Instant::now() < deadline, "{what}: not within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn ballista_answers_like_datafusion_and_spreads_the_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("r.json");
+    // No cluster is running for this state dir: the run starts one (2 executors) and stops it.
+    let child = Command::new(env!("CARGO_BIN_EXE_bench-runner"))
+        .args([
+            "run",
+            "--engine",
+            "datafusion,ballista",
+            "--data",
+            small().to_str().unwrap(),
+            "--queries",
+            workload().to_str().unwrap(),
+            "--iterations",
+            "2",
+            "--warmup",
+            "0",
+            "--vcores",
+            "2",
+            "--cluster-state-dir",
+            tmp.path().join("none").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let embedded_dir = format!("logbench-cluster-{}", child.id());
+    let o = child.wait_with_output().unwrap();
+    ok(&o);
+    let r = RunResult::read(&out).unwrap();
+    r.validate().unwrap();
+    assert!(r.answer_mismatches.is_empty(), "{:?}", r.answer_mismatches);
+    assert_eq!(r.engines.len(), 2);
+    let (df, ba) = (&r.engines[0], &r.engines[1]);
+    assert_eq!(ba.engine.name, "ballista");
+    let cluster = ba.engine.cluster.as_ref().expect("cluster recorded");
+    assert_eq!(cluster.kind, "embedded");
+    assert_eq!(cluster.executors.len(), 2);
+    // Ballista's changed defaults are visible in the result.
+    assert_eq!(ba.engine.target_partitions, 16);
+    assert!(
+        ba.engine
+            .changed_settings
+            .contains_key("datafusion.optimizer.prefer_hash_join")
+    );
+    assert_eq!(ba.table_rows, 300_000);
+
+    let mut multi_stage = 0;
+    for (d, b) in df.queries.iter().zip(&ba.queries) {
+        assert_eq!(d.name, b.name);
+        assert_eq!(b.status, Status::Ok, "{}: {:?}", b.name, b.error);
+        assert_eq!(
+            d.answer, b.answer,
+            "{}: same digest on both engines",
+            b.name
+        );
+        let dist = b.distributed.as_ref().expect("job data");
+        assert_eq!(dist.jobs.len(), 2, "one job per measured iteration");
+        let details = dist.details.as_ref().expect("job details");
+        assert!(
+            b.plans.as_ref().unwrap().distributed.is_some(),
+            "{}: distributed plan",
+            b.name
+        );
+        let tasks = details
+            .tasks_per_executor
+            .as_ref()
+            .expect("tasks per executor from the event log");
+        assert!(tasks.values().sum::<u64>() >= details.stage_count as u64);
+        if details.stage_count > 1 {
+            multi_stage += 1;
+            assert_eq!(
+                tasks.len(),
+                2,
+                "{}: a multi-stage query ran tasks on both executors: {tasks:?}",
+                b.name
+            );
+            assert!(
+                details
+                    .stages
+                    .iter()
+                    .all(|s| s.span.as_ref().is_some_and(|x| x.tasks > 0)),
+                "{}: every stage ran tasks: {:?}",
+                b.name,
+                details.stages
+            );
+        }
+    }
+    assert!(
+        multi_stage >= 6,
+        "most of the workload is multi-stage ({multi_stage})"
+    );
+
+    // The cluster started for the run is gone: no process names its directory any more.
+    let left: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains(&embedded_dir))
+        .collect();
+    assert!(left.is_empty(), "left running: {left:?}");
+    assert!(
+        !std::env::temp_dir()
+            .join(&embedded_dir)
+            .join("cluster.json")
+            .exists()
+    );
+}
+
+#[test]
+fn a_dataset_the_cluster_cannot_read_is_an_error_not_an_empty_answer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let guard = ClusterGuard::up(
+        &tmp.path().join("c"),
+        &["--executors", "1", "--vcores", "2"],
+    );
+    let state = guard.state();
+    // A copy of the dataset that the client registers, then moves away: the scheduler and
+    // executors look for files that are no longer where the client saw them.
+    let copy = tmp.path().join("data");
+    std::fs::create_dir(&copy).unwrap();
+    for e in std::fs::read_dir(small()).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), copy.join(e.file_name())).unwrap();
+    }
+    let (_, info) = bench_runner::dataset::verify(&copy, false).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use bench_runner::engine::Engine;
+        let engine = bench_runner::engine::ballista::BallistaEngine::connect(
+            &state.scheduler_address(),
+            &[],
+            Some(state.event_log_dir.clone()),
+        )
+        .await
+        .unwrap();
+        engine.register("logs", &copy).await.unwrap();
+        assert_eq!(
+            bench_runner::dataset::check_rows(&engine, "logs", &info)
+                .await
+                .unwrap(),
+            300_000
+        );
+        std::fs::rename(&copy, tmp.path().join("moved")).unwrap();
+        let err = bench_runner::dataset::check_rows(&engine, "logs", &info)
+            .await
+            .expect_err("a path the cluster cannot read must not pass");
+        let msg = err.to_string();
+        assert!(msg.contains("dataset"), "{msg}");
+    });
+}
+
+#[test]
+fn an_unreachable_scheduler_is_a_clear_error_within_seconds() {
+    // Nothing listens on this port.
+    let port = free_port();
+    let start = Instant::now();
+    let o = bench_runner(&[
+        "run",
+        "--engine",
+        "ballista",
+        "--data",
+        small().to_str().unwrap(),
+        "--queries",
+        workload().to_str().unwrap(),
+        "--scheduler",
+        &format!("127.0.0.1:{port}"),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(
+        err.contains(&format!("127.0.0.1:{port}")) && err.contains("unreachable"),
+        "{err}"
+    );
+    assert!(start.elapsed() < Duration::from_secs(20));
+
+    // Something accepts connections but never answers: bounded by the connect timeout.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let start = Instant::now();
+    let o = bench_runner(&[
+        "run",
+        "--engine",
+        "ballista",
+        "--data",
+        small().to_str().unwrap(),
+        "--queries",
+        workload().to_str().unwrap(),
+        "--scheduler",
+        &format!("127.0.0.1:{port}"),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("did not answer"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(start.elapsed() < Duration::from_secs(30));
+}
+
+/// Which running job's event log holds `marker` and at least one finished task.
+fn running_job_with(events: &Path, marker: &str) -> bool {
+    std::fs::read_dir(events)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .ends_with(".eventlog.running")
+                })
+                .any(|e| {
+                    let t = std::fs::read_to_string(e.path()).unwrap_or_default();
+                    t.contains(marker) && t.contains("\"TaskEnd\"")
+                })
+        })
+        .unwrap_or(false)
+}
+
+#[test]
+fn losing_an_executor_mid_query_is_survived_or_recorded_and_a_restarted_one_rejoins() {
+    let data = generated("ballista-loss", 4_000_000, 8);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("c");
+    let guard = ClusterGuard::up(
+        &dir,
+        &[
+            "--executors",
+            "2",
+            "--vcores",
+            "2",
+            "--heartbeat-interval-seconds",
+            "1",
+            "--executor-timeout-seconds",
+            "6",
+            "--expire-dead-executor-interval-seconds",
+            "1",
+            "--task-distribution",
+            "round-robin",
+        ],
+    );
+    let state = guard.state();
+    let victim = state.executors[1].clone();
+
+    // The reference answer, from local DataFusion.
+    let reference = tmp.path().join("df.json");
+    ok(&bench_runner(&[
+        "run",
+        "--engine",
+        "datafusion",
+        "--data",
+        data.to_str().unwrap(),
+        "--queries",
+        workload().to_str().unwrap(),
+        "--query",
+        "agg_distinct_users",
+        "--iterations",
+        "1",
+        "--warmup",
+        "0",
+        "--quiet",
+        "--out",
+        reference.to_str().unwrap(),
+    ]));
+    let reference = RunResult::read(&reference).unwrap();
+
+    let out = tmp.path().join("loss.json");
+    let run = ChildGuard(
+        Command::new(env!("CARGO_BIN_EXE_bench-runner"))
+            .args([
+                "run",
+                "--engine",
+                "ballista",
+                "--data",
+                data.to_str().unwrap(),
+                "--queries",
+                workload().to_str().unwrap(),
+                "--query",
+                "agg_distinct_users",
+                "--query",
+                "agg_status_codes",
+                "--iterations",
+                "3",
+                "--warmup",
+                "0",
+                "--timeout",
+                "120",
+                "--quiet",
+                "--cluster-state-dir",
+                dir.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // SIGKILL one executor while a job of the distinct-count query is part-way done.
+    wait_until(
+        "a running multi-stage job",
+        Duration::from_secs(120),
+        || running_job_with(&state.event_log_dir, "user_id"),
+    );
+    unsafe {
+        libc::kill(victim.pid as i32, libc::SIGKILL);
+    }
+    let mut run = run;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let code = loop {
+        if let Some(s) = run.0.try_wait().unwrap() {
+            break s.code();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the run ends after an executor loss"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut stderr = String::new();
+    use std::io::Read;
+    run.0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(matches!(code, Some(0) | Some(1)), "exit {code:?}: {stderr}");
+    let r = RunResult::read(&out).unwrap();
+    r.validate().unwrap();
+    let qs = &r.engines[0].queries;
+    assert_eq!(qs.len(), 2, "the run went on after the loss");
+    let hit = &qs[0];
+    match hit.status {
+        Status::Ok => assert_eq!(
+            hit.answer, reference.engines[0].queries[0].answer,
+            "completed on the survivor with the right answer"
+        ),
+        Status::Failed => assert!(hit.error.as_deref().is_some_and(|e| !e.is_empty())),
+    }
+    // What happened, for the README.
+    eprintln!(
+        "executor loss: {} -> {:?} {:?}; cold {:?} us; latency {:?}; jobs {:?}; run stderr: {stderr}",
+        hit.name,
+        hit.status,
+        hit.error,
+        hit.cold_us,
+        hit.latency.as_ref().map(|l| (l.min, l.max)),
+        hit.distributed.as_ref().map(|d| d
+            .jobs
+            .iter()
+            .map(|j| (j.scheduling_ms, j.execution_ms))
+            .collect::<Vec<_>>()),
+    );
+    assert_eq!(
+        qs[1].status,
+        Status::Ok,
+        "the next query runs: {:?}",
+        qs[1].error
+    );
+
+    // The scheduler notices the loss, and `cluster status` shows it.
+    wait_until(
+        "the loss shows in cluster status",
+        Duration::from_secs(30),
+        || {
+            let s = guard.status();
+            let v = s.executors.iter().find(|e| e.id == victim.id).unwrap();
+            !v.registered && !v.process_alive && s.registered() == 1
+        },
+    );
+
+    // A restarted executor rejoins, and the next query runs tasks on it.
+    ok(&bench_runner(&[
+        "cluster",
+        "restart-executor",
+        &victim.id,
+        "--state-dir",
+        dir.to_str().unwrap(),
+    ]));
+    let s = guard.status();
+    assert_eq!(s.registered(), 2);
+    let again = tmp.path().join("again.json");
+    ok(&bench_runner(&[
+        "run",
+        "--engine",
+        "ballista",
+        "--data",
+        data.to_str().unwrap(),
+        "--queries",
+        workload().to_str().unwrap(),
+        "--query",
+        "agg_status_codes",
+        "--iterations",
+        "2",
+        "--warmup",
+        "0",
+        "--quiet",
+        "--cluster-state-dir",
+        dir.to_str().unwrap(),
+        "--out",
+        again.to_str().unwrap(),
+    ]));
+    let r = RunResult::read(&again).unwrap();
+    let details = r.engines[0].queries[0]
+        .distributed
+        .as_ref()
+        .and_then(|d| d.details.as_ref())
+        .unwrap();
+    let tasks = details.tasks_per_executor.as_ref().unwrap();
+    assert!(
+        tasks.get(&victim.id).copied().unwrap_or(0) > 0,
+        "the restarted executor ran tasks: {tasks:?}"
+    );
+}
