@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use ballista::prelude::{SessionConfigExt, SessionContextExt};
+use ballista_core::config::BallistaConfig;
 use ballista_core::execution_plans::DistributedQueryExec;
 use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
 use ballista_core::serde::protobuf::{
@@ -267,7 +268,10 @@ impl Engine for BallistaEngine {
             .into_iter()
             .map(|e| (e.key, e.value))
             .collect();
+        // DataFusion's defaults plus Ballista's own: what Ballista changes in DataFusion shows,
+        // and a `ballista.*` key shows only when `--set` changed it.
         let defaults = SessionConfig::new()
+            .with_option_extension(BallistaConfig::default())
             .options()
             .entries()
             .into_iter()
