@@ -34,7 +34,10 @@ fn main() {
         &std::env::var("OPT_LEVEL").unwrap_or_default(),
     );
 
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    // Read at run time: a build script binary is reused across checkouts (a CI cache), so a
+    // path baked in when it was compiled can name a checkout that no longer exists.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
+    let root = &format!("{manifest_dir}/..");
     let commit = run("git", &["-C", root, "rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".into());
     let dirty = run(
         "git",

@@ -5,6 +5,7 @@
 //! (the file format), with [`dataset`] checks and the [`environment`] captured alongside.
 
 pub mod cluster;
+pub mod compare;
 pub mod dataset;
 pub mod digest;
 pub mod engine;

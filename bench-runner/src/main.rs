@@ -34,9 +34,95 @@ enum Command {
     /// Measure the harness's own overhead against a bare DataFusion (or Ballista) program,
     /// side by side.
     Overhead(OverheadArgs),
+    /// Compare two result files query by query: ratio of medians with a bootstrap confidence
+    /// interval, a verdict corrected for testing many queries, answer and plan changes.
+    /// Exit 0: nothing regressed; 1: a regression or an answer difference; 2: bad input.
+    Compare(CompareArgs),
     /// Start, inspect and stop a local Ballista cluster (separate processes on 127.0.0.1).
     #[command(subcommand)]
     Cluster(ClusterCommand),
+}
+
+#[derive(Debug, clap::Args)]
+struct CompareArgs {
+    /// The baseline result file.
+    base: PathBuf,
+    /// The result file to judge.
+    new: PathBuf,
+    /// Relative change treated as noise: "slower" needs the whole interval above 1 + this.
+    #[arg(long, default_value_t = 0.03)]
+    noise: f64,
+    /// Family-wide confidence.
+    #[arg(long, default_value_t = 0.95)]
+    confidence: f64,
+    #[arg(long, default_value_t = 10_000)]
+    resamples: usize,
+    /// holm or bh (Benjamini-Hochberg).
+    #[arg(long, default_value = "holm", value_parser = ["holm", "bh"])]
+    correction: String,
+    /// Also write the table as GitHub-flavoured Markdown.
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
+    /// Also write the comparison as JSON (machine-readable summary).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Also write Bencher Metric Format JSON.
+    #[arg(long, value_name = "FILE")]
+    bmf: Option<PathBuf>,
+}
+
+fn write_file(path: &std::path::Path, text: &str) -> Result<(), Usage> {
+    data_gen::manifest::write_atomically(path, text.as_bytes())
+        .map_err(|e| Usage(anyhow::anyhow!("writing {}: {e}", path.display())))
+}
+
+fn compare(args: CompareArgs) -> Result<bool, Usage> {
+    use bench_runner::compare::{Correction, Options, compare};
+    if !(args.noise >= 0.0 && args.noise < 1.0) {
+        return Err(Usage(anyhow::anyhow!(
+            "--noise {} is not in [0, 1)",
+            args.noise
+        )));
+    }
+    if !(args.confidence > 0.5 && args.confidence < 1.0) {
+        return Err(Usage(anyhow::anyhow!(
+            "--confidence {} is not in (0.5, 1)",
+            args.confidence
+        )));
+    }
+    let read = |p: &PathBuf, which: &str| {
+        RunResult::read(p).map_err(|e| Usage(anyhow::anyhow!("{which}: {e}")))
+    };
+    let (base, new) = (read(&args.base, "BASE")?, read(&args.new, "NEW")?);
+    let opts = Options {
+        noise: args.noise,
+        confidence: args.confidence,
+        resamples: args.resamples.max(100),
+        correction: if args.correction == "bh" {
+            Correction::BenjaminiHochberg
+        } else {
+            Correction::Holm
+        },
+        ..Options::default()
+    };
+    let c = compare(&base, &new, &opts).map_err(|e| Usage(e.into()))?;
+    print!("{}", c.to_terminal());
+    if let Some(p) = &args.markdown {
+        write_file(p, &c.to_markdown())?;
+    }
+    if let Some(p) = &args.json {
+        write_file(
+            p,
+            &(serde_json::to_string_pretty(&c).expect("serialises") + "\n"),
+        )?;
+    }
+    if let Some(p) = &args.bmf {
+        write_file(
+            p,
+            &(serde_json::to_string_pretty(&c.to_bmf()).expect("serialises") + "\n"),
+        )?;
+    }
+    Ok(!c.failed())
 }
 
 #[derive(Debug, Subcommand)]
@@ -640,6 +726,14 @@ async fn main() -> ExitCode {
     match cli.command {
         Command::Overhead(args) => match overhead(args).await {
             Ok(()) => ExitCode::SUCCESS,
+            Err(Usage(e)) => {
+                eprintln!("bench-runner: error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Compare(args) => match compare(args) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
             Err(Usage(e)) => {
                 eprintln!("bench-runner: error: {e:#}");
                 ExitCode::from(2)
