@@ -723,36 +723,19 @@ async fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
-    match cli.command {
-        Command::Overhead(args) => match overhead(args).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(Usage(e)) => {
-                eprintln!("bench-runner: error: {e:#}");
-                ExitCode::from(2)
-            }
-        },
-        Command::Compare(args) => match compare(args) {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::from(1),
-            Err(Usage(e)) => {
-                eprintln!("bench-runner: error: {e:#}");
-                ExitCode::from(2)
-            }
-        },
-        Command::Cluster(cmd) => match cluster(cmd).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(Usage(e)) => {
-                eprintln!("bench-runner: error: {e:#}");
-                ExitCode::from(2)
-            }
-        },
-        Command::Run(args) => match run(args).await {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::from(1),
-            Err(Usage(e)) => {
-                eprintln!("bench-runner: error: {e:#}");
-                ExitCode::from(2)
-            }
-        },
+    let outcome = match cli.command {
+        Command::Overhead(args) => overhead(args).await.map(|()| true),
+        Command::Run(args) => run(args).await,
+        Command::Compare(args) => compare(args),
+        Command::Cluster(cmd) => cluster(cmd).await.map(|()| true),
+    };
+    // 0: done; 1: a query failed, answers differ or a regression; 2: bad input.
+    match outcome {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(Usage(e)) => {
+            eprintln!("bench-runner: error: {e:#}");
+            ExitCode::from(2)
+        }
     }
 }

@@ -11,35 +11,22 @@ use std::time::{Duration, Instant};
 use bench_runner::cluster::local::{ClusterState, Status as ClusterStatus, ours_alive};
 use bench_runner::results::{RunResult, Status};
 
+mod common;
+use common::{bench_runner, generate, text, workload};
+
 fn generated(name: &str, rows: u64, files: u64) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let mut req = data_gen::Request::new(&dir, rows, files);
-    req.row_group_rows = 65_536;
-    req.force = true;
-    data_gen::generate(&req, &mut |_| {}).expect("dataset generates");
-    dir
+    generate(
+        &Path::new(env!("CARGO_TARGET_TMPDIR")).join(name),
+        rows,
+        files,
+        65_536,
+    )
 }
 
 /// 300k rows in 4 files, for answers.
 fn small() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| generated("ballista-small", 300_000, 4))
-}
-
-fn workload() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../queries")
-}
-
-fn bench_runner(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bench-runner"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn ok(o: &Output) {

@@ -1,33 +1,15 @@
 //! `bench-runner compare` on real result files (a small generated dataset, DataFusion).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
 
 use bench_runner::compare::Comparison;
 use bench_runner::results::RunResult;
 
-fn bench_runner(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bench-runner"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn dataset(dir: &Path) -> PathBuf {
-    let mut req = data_gen::Request::new(dir, 200_000, 2);
-    req.row_group_rows = 50_000;
-    req.force = true;
-    data_gen::generate(&req, &mut |_| {}).expect("dataset generates");
-    dir.to_path_buf()
-}
+mod common;
+use common::{bench_runner, generate, text, workload};
 
 fn run(data: &Path, out: &Path) {
-    let queries = Path::new(env!("CARGO_MANIFEST_DIR")).join("../queries");
+    let queries = workload();
     let o = bench_runner(&[
         "run",
         "--data",
@@ -52,7 +34,7 @@ fn run(data: &Path, out: &Path) {
 #[test]
 fn compare_reports_answers_plans_and_refuses_bad_input() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = dataset(&tmp.path().join("data"));
+    let data = generate(&tmp.path().join("data"), 200_000, 2, 50_000);
     let (a, b) = (tmp.path().join("a.json"), tmp.path().join("b.json"));
     run(&data, &a);
     run(&data, &b);

@@ -1,10 +1,12 @@
 //! `bench-runner run` on local DataFusion over a small generated dataset, through the binary.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 use bench_runner::results::{RunResult, Status};
+
+mod common;
+use common::{bench_runner, generate, text, workload};
 
 const ROWS: u64 = 300_000;
 
@@ -13,28 +15,8 @@ fn dataset() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("run-datafusion-logs");
-        let mut req = data_gen::Request::new(&dir, ROWS, 4);
-        req.row_group_rows = 30_000;
-        req.force = true;
-        data_gen::generate(&req, &mut |_| {}).expect("dataset generates");
-        dir
+        generate(&dir, ROWS, 4, 30_000)
     })
-}
-
-fn workload() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../queries")
-}
-
-fn bench_runner(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bench-runner"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 #[test]

@@ -57,7 +57,7 @@ pub fn log_path(dir: &Path, job_id: &str) -> PathBuf {
 
 /// Reads the task-end events of `job_id`, waiting up to `wait` for the scheduler to close the
 /// log (it writes asynchronously, so the file can lag the client's answer by milliseconds).
-pub fn read_tasks(dir: &Path, job_id: &str, wait: Duration) -> Result<Vec<TaskRun>> {
+pub async fn read_tasks(dir: &Path, job_id: &str, wait: Duration) -> Result<Vec<TaskRun>> {
     let path = log_path(dir, job_id);
     let deadline = Instant::now() + wait;
     while !path.exists() {
@@ -68,7 +68,7 @@ pub fn read_tasks(dir: &Path, job_id: &str, wait: Duration) -> Result<Vec<TaskRu
                 wait.as_secs_f64()
             )));
         }
-        std::thread::sleep(Duration::from_millis(20));
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let text = std::fs::read_to_string(&path)
         .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;

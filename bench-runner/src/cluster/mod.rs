@@ -19,6 +19,33 @@ pub fn init_logging(level: &str) {
         .try_init();
 }
 
+/// The `main` of a cluster program: parse `A` (one-line errors, exit 2), run `run` on a
+/// multi-threaded runtime with 32 MiB stacks (Ballista plans deep expression trees
+/// recursively; its own binaries do the same), exit 1 with one line on failure.
+pub fn program_main<A, F, Fut>(tool: &str, run: F) -> std::process::ExitCode
+where
+    A: clap::Parser,
+    F: FnOnce(A) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let args: A = match data_gen::cli::parse_args(tool) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(32 << 20)
+        .build()
+        .expect("a tokio runtime");
+    match runtime.block_on(run(args)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{tool}: error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// `host:port` split, with a message naming the flag on failure.
 pub fn split_host_port(flag: &str, value: &str) -> Result<(String, u16), String> {
     let value = value

@@ -27,7 +27,7 @@ use datafusion::prelude::*;
 use datafusion_proto::protobuf::LogicalPlanNode;
 
 use super::datafusion::register_logs;
-use super::{Engine, EngineConfig, JobDetails, JobRun, StageDetails, changed_settings};
+use super::{Engine, EngineConfig, JobDetails, JobRun, StageDetails, effective_config};
 use crate::cluster::{events, rest};
 use crate::error::{Error, Result};
 use crate::plans::{Analysis, OperatorMetrics, Plans, fingerprint};
@@ -261,30 +261,10 @@ impl Engine for BallistaEngine {
     }
 
     fn config(&self) -> EngineConfig {
-        let state = self.ctx.state();
-        let options = state.config().options();
-        let entries = options
-            .entries()
-            .into_iter()
-            .map(|e| (e.key, e.value))
-            .collect();
         // DataFusion's defaults plus Ballista's own: what Ballista changes in DataFusion shows,
         // and a `ballista.*` key shows only when `--set` changed it.
-        let defaults = SessionConfig::new()
-            .with_option_extension(BallistaConfig::default())
-            .options()
-            .entries()
-            .into_iter()
-            .map(|e| (e.key, e.value))
-            .collect();
-        EngineConfig {
-            name: self.name().into(),
-            target_partitions: options.execution.target_partitions,
-            memory_limit: None,
-            changed_settings: changed_settings(entries, defaults),
-            requested_settings: self.requested.clone(),
-            cluster: None,
-        }
+        let defaults = SessionConfig::new().with_option_extension(BallistaConfig::default());
+        effective_config(self.name(), &self.ctx, &defaults, None, &self.requested)
     }
 
     fn take_job(&self) -> Option<JobRun> {
@@ -301,7 +281,7 @@ impl Engine for BallistaEngine {
             ..
         } = stage_operators(&metrics)?;
         let (tasks, tasks_note) = match &self.event_log_dir {
-            Some(dir) => match events::read_tasks(dir, job_id, Duration::from_secs(10)) {
+            Some(dir) => match events::read_tasks(dir, job_id, Duration::from_secs(10)).await {
                 Ok(t) => (Some(t), None),
                 Err(e) => (None, Some(e.to_string())),
             },

@@ -10,7 +10,7 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::physical_plan::{ExecutionPlan, collect, displayable};
 use datafusion::prelude::*;
 
-use super::{Engine, EngineConfig, changed_settings};
+use super::{Engine, EngineConfig, effective_config};
 use crate::error::{Error, Result};
 use crate::memory::PeakMemoryPool;
 use crate::plans::{Analysis, OperatorMetrics, Plans, fingerprint};
@@ -123,27 +123,13 @@ impl Engine for DataFusionEngine {
     }
 
     fn config(&self) -> EngineConfig {
-        let state = self.ctx.state();
-        let options = state.config().options();
-        let entries = options
-            .entries()
-            .into_iter()
-            .map(|e| (e.key, e.value))
-            .collect();
-        let defaults = SessionConfig::new()
-            .options()
-            .entries()
-            .into_iter()
-            .map(|e| (e.key, e.value))
-            .collect();
-        EngineConfig {
-            name: self.name().into(),
-            target_partitions: options.execution.target_partitions,
-            memory_limit: self.memory_limit.map(|l| l as u64),
-            changed_settings: changed_settings(entries, defaults),
-            requested_settings: self.requested.clone(),
-            cluster: None,
-        }
+        effective_config(
+            self.name(),
+            &self.ctx,
+            &SessionConfig::new(),
+            self.memory_limit.map(|l| l as u64),
+            &self.requested,
+        )
     }
 
     fn memory_peak(&self) -> Option<u64> {

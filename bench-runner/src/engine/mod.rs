@@ -131,6 +131,33 @@ pub trait Engine: Send + Sync {
     }
 }
 
+/// `ctx`'s effective configuration, with every setting that differs from `defaults` (the
+/// configuration a stock session of that kind starts from).
+pub fn effective_config(
+    name: &str,
+    ctx: &::datafusion::prelude::SessionContext,
+    defaults: &::datafusion::prelude::SessionConfig,
+    memory_limit: Option<u64>,
+    requested: &BTreeMap<String, String>,
+) -> EngineConfig {
+    let state = ctx.state();
+    let options = state.config().options();
+    let pairs = |o: &::datafusion::config::ConfigOptions| {
+        o.entries()
+            .into_iter()
+            .map(|e| (e.key, e.value))
+            .collect::<Vec<_>>()
+    };
+    EngineConfig {
+        name: name.into(),
+        target_partitions: options.execution.target_partitions,
+        memory_limit,
+        changed_settings: changed_settings(pairs(options), pairs(defaults.options())),
+        requested_settings: requested.clone(),
+        cluster: None,
+    }
+}
+
 /// Settings of `entries` that differ from `defaults`.
 pub fn changed_settings(
     entries: Vec<(String, Option<String>)>,
