@@ -3,13 +3,17 @@
 //! The statistic is the ratio of medians NEW/BASE over the recorded iterations (read back out of
 //! each histogram). Its uncertainty comes from a bootstrap: both sides are resampled with
 //! replacement many times and the ratio recomputed, giving a percentile confidence interval and
-//! one-sided p-values against the noise band `[1/(1+t), 1+t]`:
+//! one-sided p-values against the noise band `[1/(1+t), 1+t]`. Results of `gate` keep their
+//! rounds (BASE and NEW interleaved); there the bootstrap resamples whole paired rounds, since
+//! iterations of one round are not independent of each other (A/A runs showed it: resampling
+//! single iterations called a query slower when a burst of load hit a few of NEW's rounds).
 //!
 //! - `p_slower`: the share of resampled ratios at or below `1 + t`;
 //! - `p_faster`: the share at or above `1 / (1 + t)`.
 //!
 //! Many queries are tested at once, so the p-values are adjusted across the family (Holm by
-//! default, or Benjamini–Hochberg). A query is **slower** when its adjusted `p_slower` is below
+//! default, or Benjamini–Hochberg): the "slower" tests of all queries form one family, the
+//! "faster" tests another. A query is **slower** when its adjusted `p_slower` is below
 //! `1 - confidence` — the whole (corrected) interval lies above `1 + t` — **faster** by the
 //! mirror rule, **no change** when its interval lies inside the noise band, and **inconclusive**
 //! otherwise. This is criterion's rule (significant *and* outside the noise band) made to hold
@@ -48,7 +52,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            noise: 0.03,
+            noise: 0.075,
             confidence: 0.95,
             resamples: 10_000,
             correction: Correction::Holm,
@@ -170,6 +174,37 @@ fn resample_median(v: &[u64], rng: &mut Rng, buf: &mut Vec<u64>) -> f64 {
     median_sorted(buf)
 }
 
+/// Bootstrap ratios of medians NEW/BASE over paired rounds, sorted: each resample draws round
+/// indices with replacement and takes BASE's and NEW's iterations of the same rounds, so
+/// iterations of one round (seconds apart, sharing whatever the machine was doing) move
+/// together, and drift between rounds cancels in the pairing.
+pub fn bootstrap_round_ratios(
+    base: &[Vec<u64>],
+    new: &[Vec<u64>],
+    resamples: usize,
+    seed: u64,
+) -> Vec<f64> {
+    let mut rng = Rng(seed);
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let k = base.len().min(new.len());
+    let mut ratios: Vec<f64> = (0..resamples)
+        .map(|_| {
+            a.clear();
+            b.clear();
+            for _ in 0..k {
+                let r = rng.below(k);
+                a.extend_from_slice(&base[r]);
+                b.extend_from_slice(&new[r]);
+            }
+            a.sort_unstable();
+            b.sort_unstable();
+            median_sorted(&b) / median_sorted(&a).max(1.0)
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios
+}
+
 /// Bootstrap ratios of medians NEW/BASE, sorted.
 pub fn bootstrap_ratios(base: &[u64], new: &[u64], resamples: usize, seed: u64) -> Vec<f64> {
     let mut rng = Rng(seed);
@@ -261,10 +296,25 @@ fn check_comparable(base: &RunResult, new: &RunResult) -> Result<()> {
     Ok(())
 }
 
-struct Pending {
-    row: QueryComparison,
-    p_slower: Option<f64>,
-    p_faster: Option<f64>,
+/// One query's comparison before the family-wide correction: the row, and its bootstrap
+/// ratios (sorted; empty when either side has no timings).
+pub struct Pending {
+    pub row: QueryComparison,
+    pub ratios: Vec<f64>,
+}
+
+/// One-sided p-values against the noise band for bootstrap `ratios` (sorted) of a NEW whose
+/// times are multiplied by `scale` (1 for the measured data; more to ask "would a slowdown of
+/// this size be seen?", as the calibration does).
+pub fn p_values(ratios: &[f64], noise: f64, scale: f64) -> (f64, f64) {
+    let upper = 1.0 + noise;
+    let lower = 1.0 / upper;
+    let total = (ratios.len() + 1) as f64;
+    let at_or_below_upper = ratios.partition_point(|r| r * scale <= upper);
+    let below_lower = ratios.partition_point(|r| r * scale < lower);
+    let p_slower = (at_or_below_upper + 1) as f64 / total;
+    let p_faster = (ratios.len() - below_lower + 1) as f64 / total;
+    (p_slower, p_faster)
 }
 
 fn compare_query(
@@ -307,8 +357,7 @@ fn compare_query(
         });
         return Ok(Pending {
             row,
-            p_slower: None,
-            p_faster: None,
+            ratios: Vec::new(),
         });
     };
     let (sb, sn) = (samples(lb)?, samples(ln)?);
@@ -316,25 +365,26 @@ fn compare_query(
     row.base_median_us = Some(mb.round() as u64);
     row.new_median_us = Some(mn.round() as u64);
     row.ratio = Some(mn / mb.max(1.0));
-    let ratios = bootstrap_ratios(&sb, &sn, o.resamples, seed);
+    // Gate results keep their rounds: resample whole paired rounds. Plain runs: iterations.
+    let paired = b.rounds_us.len() >= 3
+        && b.rounds_us.len() == n.rounds_us.len()
+        && b.rounds_us
+            .iter()
+            .chain(&n.rounds_us)
+            .all(|r| !r.is_empty());
+    let ratios = if paired {
+        bootstrap_round_ratios(&b.rounds_us, &n.rounds_us, o.resamples, seed)
+    } else {
+        bootstrap_ratios(&sb, &sn, o.resamples, seed)
+    };
     let alpha = 1.0 - o.confidence;
     row.ci_low = Some(quantile_sorted(&ratios, alpha / 2.0));
     row.ci_high = Some(quantile_sorted(&ratios, 1.0 - alpha / 2.0));
-    let upper = 1.0 + o.noise;
-    let lower = 1.0 / upper;
-    let count = |f: &dyn Fn(f64) -> bool| ratios.iter().filter(|r| f(**r)).count();
-    let b_total = (ratios.len() + 1) as f64;
-    let p_slower = (count(&|r| r <= upper) + 1) as f64 / b_total;
-    let p_faster = (count(&|r| r >= lower) + 1) as f64 / b_total;
-    Ok(Pending {
-        row,
-        p_slower: Some(p_slower),
-        p_faster: Some(p_faster),
-    })
+    Ok(Pending { row, ratios })
 }
 
-/// Compares NEW against BASE query by query (per engine).
-pub fn compare(base: &RunResult, new: &RunResult, o: &Options) -> Result<Comparison> {
+/// Every query's bootstrap, before the correction (per engine).
+pub fn pending(base: &RunResult, new: &RunResult, o: &Options) -> Result<Vec<Pending>> {
     check_comparable(base, new)?;
     let mut pending = Vec::new();
     for (eb, en) in base.engines.iter().zip(&new.engines) {
@@ -348,21 +398,45 @@ pub fn compare(base: &RunResult, new: &RunResult, o: &Options) -> Result<Compari
             pending.push(compare_query(&en.engine.name, b, n, o, seed)?);
         }
     }
-    // One family: every timed query, both directions.
-    let ps: Vec<f64> = pending
+    Ok(pending)
+}
+
+/// The family-wide adjusted (p_slower, p_faster) of every timed query (None when untimed),
+/// with query `scaled` (if any) judged as if NEW's times were multiplied by `scale`.
+pub fn adjusted_p_values(
+    pending: &[Pending],
+    o: &Options,
+    scaled: Option<(usize, f64)>,
+) -> Vec<Option<(f64, f64)>> {
+    // Two families, each corrected on its own: "slower" over every timed query (what the
+    // gate fails on), and "faster" likewise.
+    let raw: Vec<Option<(f64, f64)>> = pending
         .iter()
-        .flat_map(|p| [p.p_slower, p.p_faster])
-        .flatten()
+        .enumerate()
+        .map(|(i, p)| {
+            let scale = scaled.filter(|(j, _)| *j == i).map_or(1.0, |(_, s)| s);
+            (!p.ratios.is_empty()).then(|| p_values(&p.ratios, o.noise, scale))
+        })
         .collect();
-    let adjusted = adjust(&ps, o.correction);
-    let mut it = adjusted.into_iter();
+    let slower: Vec<f64> = raw.iter().flatten().map(|p| p.0).collect();
+    let faster: Vec<f64> = raw.iter().flatten().map(|p| p.1).collect();
+    let mut s = adjust(&slower, o.correction).into_iter();
+    let mut f = adjust(&faster, o.correction).into_iter();
+    raw.iter()
+        .map(|r| r.map(|_| (s.next().expect("one each"), f.next().expect("one each"))))
+        .collect()
+}
+
+/// Compares NEW against BASE query by query (per engine).
+pub fn compare(base: &RunResult, new: &RunResult, o: &Options) -> Result<Comparison> {
+    let pending = pending(base, new, o)?;
+    let adjusted = adjusted_p_values(&pending, o, None);
     let alpha = 1.0 - o.confidence;
     let upper = 1.0 + o.noise;
     let mut queries = Vec::new();
-    for p in pending {
+    for (p, adj) in pending.into_iter().zip(adjusted) {
         let mut row = p.row;
-        if let (Some(_), Some(_)) = (p.p_slower, p.p_faster) {
-            let (ps, pf) = (it.next().expect("paired"), it.next().expect("paired"));
+        if let Some((ps, pf)) = adj {
             row.p_slower = Some(ps);
             row.p_faster = Some(pf);
             let (lo, hi) = (row.ci_low.unwrap_or(0.0), row.ci_high.unwrap_or(f64::MAX));

@@ -38,19 +38,25 @@ enum Command {
     /// interval, a verdict corrected for testing many queries, answer and plan changes.
     /// Exit 0: nothing regressed; 1: a regression or an answer difference; 2: bad input.
     Compare(CompareArgs),
+    /// What CI runs: BASE (a git revision, default the previous commit) and NEW (this build)
+    /// measured interleaved on one machine, then compared. Exit 1 on a regression.
+    Gate(GateArgs),
+    /// The gate's false-alarm rate and minimum detectable effect, from A/A gate runs.
+    Calibrate(CalibrateArgs),
+    /// Render result files as report.md, report.html (self-contained) and charts/*.svg;
+    /// given several, compare them (the first is the baseline) and chart the scaling.
+    Report(ReportArgs),
     /// Start, inspect and stop a local Ballista cluster (separate processes on 127.0.0.1).
     #[command(subcommand)]
     Cluster(ClusterCommand),
 }
 
+/// How a comparison decides (shared by compare, gate and calibrate).
 #[derive(Debug, clap::Args)]
-struct CompareArgs {
-    /// The baseline result file.
-    base: PathBuf,
-    /// The result file to judge.
-    new: PathBuf,
-    /// Relative change treated as noise: "slower" needs the whole interval above 1 + this.
-    #[arg(long, default_value_t = 0.03)]
+struct JudgeArgs {
+    /// Relative change treated as noise: "slower" needs the whole interval above 1 + this
+    /// (7.5 %: the smallest with no false alarm in the A/A calibration, see the README).
+    #[arg(long, default_value_t = 0.075)]
     noise: f64,
     /// Family-wide confidence.
     #[arg(long, default_value_t = 0.95)]
@@ -60,6 +66,40 @@ struct CompareArgs {
     /// holm or bh (Benjamini-Hochberg).
     #[arg(long, default_value = "holm", value_parser = ["holm", "bh"])]
     correction: String,
+}
+
+impl JudgeArgs {
+    fn options(&self) -> Result<bench_runner::compare::Options, Usage> {
+        use bench_runner::compare::{Correction, Options};
+        if !(self.noise >= 0.0 && self.noise < 1.0) {
+            return Err(Usage(anyhow::anyhow!(
+                "--noise {} is not in [0, 1)",
+                self.noise
+            )));
+        }
+        if !(self.confidence > 0.5 && self.confidence < 1.0) {
+            return Err(Usage(anyhow::anyhow!(
+                "--confidence {} is not in (0.5, 1)",
+                self.confidence
+            )));
+        }
+        Ok(Options {
+            noise: self.noise,
+            confidence: self.confidence,
+            resamples: self.resamples.max(100),
+            correction: if self.correction == "bh" {
+                Correction::BenjaminiHochberg
+            } else {
+                Correction::Holm
+            },
+            ..Options::default()
+        })
+    }
+}
+
+/// Where a comparison's tables go besides the terminal.
+#[derive(Debug, clap::Args)]
+struct ReportFiles {
     /// Also write the table as GitHub-flavoured Markdown.
     #[arg(long, value_name = "FILE")]
     markdown: Option<PathBuf>,
@@ -71,58 +111,401 @@ struct CompareArgs {
     bmf: Option<PathBuf>,
 }
 
+#[derive(Debug, clap::Args)]
+struct CompareArgs {
+    /// The baseline result file.
+    base: PathBuf,
+    /// The result file to judge.
+    new: PathBuf,
+    #[command(flatten)]
+    judge: JudgeArgs,
+    #[command(flatten)]
+    files: ReportFiles,
+}
+
 fn write_file(path: &std::path::Path, text: &str) -> Result<(), Usage> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Usage(anyhow::anyhow!("creating {}: {e}", dir.display())))?;
+    }
     data_gen::manifest::write_atomically(path, text.as_bytes())
         .map_err(|e| Usage(anyhow::anyhow!("writing {}: {e}", path.display())))
 }
 
+fn pretty(v: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(v).expect("serialises") + "\n"
+}
+
+fn write_comparison(
+    c: &bench_runner::compare::Comparison,
+    files: &ReportFiles,
+) -> Result<(), Usage> {
+    if let Some(p) = &files.markdown {
+        write_file(p, &c.to_markdown())?;
+    }
+    if let Some(p) = &files.json {
+        write_file(p, &pretty(c))?;
+    }
+    if let Some(p) = &files.bmf {
+        write_file(p, &pretty(&c.to_bmf()))?;
+    }
+    Ok(())
+}
+
 fn compare(args: CompareArgs) -> Result<bool, Usage> {
-    use bench_runner::compare::{Correction, Options, compare};
-    if !(args.noise >= 0.0 && args.noise < 1.0) {
-        return Err(Usage(anyhow::anyhow!(
-            "--noise {} is not in [0, 1)",
-            args.noise
-        )));
-    }
-    if !(args.confidence > 0.5 && args.confidence < 1.0) {
-        return Err(Usage(anyhow::anyhow!(
-            "--confidence {} is not in (0.5, 1)",
-            args.confidence
-        )));
-    }
+    let opts = args.judge.options()?;
     let read = |p: &PathBuf, which: &str| {
         RunResult::read(p).map_err(|e| Usage(anyhow::anyhow!("{which}: {e}")))
     };
     let (base, new) = (read(&args.base, "BASE")?, read(&args.new, "NEW")?);
-    let opts = Options {
-        noise: args.noise,
-        confidence: args.confidence,
-        resamples: args.resamples.max(100),
-        correction: if args.correction == "bh" {
-            Correction::BenjaminiHochberg
-        } else {
-            Correction::Holm
-        },
-        ..Options::default()
-    };
-    let c = compare(&base, &new, &opts).map_err(|e| Usage(e.into()))?;
+    let c = bench_runner::compare::compare(&base, &new, &opts).map_err(|e| Usage(e.into()))?;
     print!("{}", c.to_terminal());
+    write_comparison(&c, &args.files)?;
+    Ok(!c.failed())
+}
+
+#[derive(Debug, clap::Args)]
+struct GateArgs {
+    /// BASE: a git revision, built in a git worktree into the cargo target directory this
+    /// binary was built in (only the project's crates compile). Binaries are kept per commit
+    /// in <target>/logbench-gate/; a clean checkout's own build is kept there too.
+    #[arg(long, default_value = "HEAD~1")]
+    base: String,
+    /// A BASE binary to use instead of building --base (the same as NEW for an A/A run).
+    #[arg(long, value_name = "PATH")]
+    base_bin: Option<PathBuf>,
+    /// The NEW binary (default: this one).
+    #[arg(long, value_name = "PATH")]
+    new_bin: Option<PathBuf>,
+    /// Cargo target directory to build BASE into (default: the one this binary is in).
+    #[arg(long, value_name = "DIR")]
+    target_dir: Option<PathBuf>,
+    /// Dataset (default data/gate-<rows>, generated when missing or different).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Rows of the generated dataset.
+    #[arg(long, default_value_t = 2_000_000)]
+    rows: u64,
+    /// Files of the generated dataset.
+    #[arg(long, default_value_t = 4)]
+    files: u64,
+    /// Directory of *.sql files.
+    #[arg(long, default_value = "queries")]
+    queries: PathBuf,
+    /// Gate only this query (repeatable).
+    #[arg(long = "query", value_name = "NAME")]
+    query: Vec<String>,
+    /// Rounds: each runs every query on both sides, alternating which side goes first.
+    #[arg(long, default_value_t = 8)]
+    rounds: u32,
+    /// Measured iterations per query per round and side.
+    #[arg(long, default_value_t = 4)]
+    iterations: u32,
+    /// Warm-up runs per query per round and side (after the cold run).
+    #[arg(long, default_value_t = 1)]
+    warmup: u32,
+    /// Time budget for measuring: no round starts that would end past it (at least 2 run).
+    #[arg(long, default_value_t = 10.0)]
+    max_minutes: f64,
+    /// Engine setting for BASE's runs (repeatable).
+    #[arg(long = "base-set", value_name = "KEY=VALUE")]
+    base_set: Vec<String>,
+    /// Engine setting for NEW's runs (repeatable).
+    #[arg(long = "new-set", value_name = "KEY=VALUE")]
+    new_set: Vec<String>,
+    /// Output directory (default results/ci/gate-<time>): base.json, new.json,
+    /// comparison.md, comparison.json and the rounds' files.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    judge: JudgeArgs,
+}
+
+fn gate(args: GateArgs) -> Result<bool, Usage> {
+    use bench_runner::gate;
+    let usage = |e: bench_runner::Error| Usage(e.into());
+    let opts = args.judge.options()?;
+    let started = std::time::Instant::now();
+    let mut log = |m: &str| eprintln!("gate: {m}");
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("results/ci/gate-{}", compact(&now()))));
+    std::fs::create_dir_all(&out)
+        .map_err(|e| Usage(anyhow::anyhow!("creating {}: {e}", out.display())))?;
+    let this = std::env::current_exe()
+        .context("locating this binary")
+        .map_err(Usage)?;
+    let new_bin = args.new_bin.clone().unwrap_or_else(|| this.clone());
+    if !new_bin.is_file() {
+        return Err(Usage(anyhow::anyhow!(
+            "NEW binary {} not found",
+            new_bin.display()
+        )));
+    }
+    // Building BASE replaces the binary cargo leaves in the target directory: NEW runs from a
+    // copy, removed at the end.
+    let mut new_copy = None;
+    let base_bin = match &args.base_bin {
+        Some(b) if b.is_file() => b.clone(),
+        Some(b) => {
+            return Err(Usage(anyhow::anyhow!(
+                "BASE binary {} not found",
+                b.display()
+            )));
+        }
+        None => {
+            let repo = PathBuf::from(
+                String::from_utf8_lossy(
+                    &std::process::Command::new("git")
+                        .args(["rev-parse", "--show-toplevel"])
+                        .output()
+                        .context("running git")
+                        .map_err(Usage)?
+                        .stdout,
+                )
+                .trim(),
+            );
+            if repo.as_os_str().is_empty() {
+                return Err(Usage(anyhow::anyhow!(
+                    "not inside a git checkout: run the gate from the repository, or pass --base-bin"
+                )));
+            }
+            let commit = gate::resolve(&repo, &args.base).map_err(usage)?;
+            let target = match args
+                .target_dir
+                .clone()
+                .or_else(|| gate::target_dir_of(&this))
+            {
+                Some(t) => t,
+                None => {
+                    return Err(Usage(anyhow::anyhow!(
+                        "{} is not in a cargo target directory's release/ folder: pass --target-dir",
+                        this.display()
+                    )));
+                }
+            };
+            let cache = target.join("logbench-gate");
+            // This build, kept under its commit when the checkout is clean and it is the one
+            // running, so the next commit's gate finds its BASE built.
+            if args.new_bin.is_none()
+                && let Some(head) = gate::clean_head(&repo)
+            {
+                gate::remember(&this, &head, &cache, 3).map_err(usage)?;
+            }
+            let copy = out.join("new-bench-runner");
+            let bytes = std::fs::read(&new_bin)
+                .map_err(|e| Usage(anyhow::anyhow!("reading {}: {e}", new_bin.display())))?;
+            gate::write_executable(&copy, &bytes).map_err(usage)?;
+            new_copy = Some(copy);
+            log(&format!("BASE is {} = {commit}", args.base));
+            gate::build_revision(&repo, &commit, &target, &cache, &mut log).map_err(usage)?
+        }
+    };
+    let data = args
+        .data
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("data/gate-{}", args.rows)));
+    if args.data.is_none() {
+        gate::ensure_dataset(&data, args.rows, args.files, &mut log).map_err(usage)?;
+    }
+    let queries = workload::select(
+        workload::load_dir(&args.queries).map_err(usage)?,
+        &args.query,
+    )
+    .map_err(usage)?;
+    let plan = gate::Plan {
+        data,
+        queries_dir: args.queries.clone(),
+        queries: queries.iter().map(|q| q.name.clone()).collect(),
+        rounds: args.rounds.max(1),
+        min_rounds: 2,
+        iterations: args.iterations.max(1),
+        warmup: args.warmup,
+        budget: Duration::from_secs_f64(args.max_minutes.max(0.0) * 60.0),
+        work_dir: out.join("rounds"),
+    };
+    let base = gate::Side {
+        name: "base",
+        bin: base_bin,
+        settings: args.base_set.clone(),
+    };
+    let new = gate::Side {
+        name: "new",
+        bin: new_copy.clone().unwrap_or(new_bin),
+        settings: args.new_set.clone(),
+    };
+    log(&format!(
+        "measuring {} queries, up to {} rounds of {} iterations a side, interleaved",
+        plan.queries.len(),
+        plan.rounds,
+        plan.iterations
+    ));
+    let measured = gate::measure(&plan, &base, &new, &mut log);
+    if let Some(c) = &new_copy {
+        let _ = std::fs::remove_file(c);
+    }
+    let m = measured.map_err(usage)?;
+    let write = |name: &str, r: &RunResult| {
+        r.write(&out.join(name))
+            .map_err(|e| Usage(anyhow::anyhow!("{e}")))
+    };
+    write("base.json", &m.base)?;
+    write("new.json", &m.new)?;
+    let c = bench_runner::compare::compare(&m.base, &m.new, &opts).map_err(usage)?;
+    let md = out.join("comparison.md");
+    write_comparison(
+        &c,
+        &ReportFiles {
+            markdown: Some(md.clone()),
+            json: Some(out.join("comparison.json")),
+            bmf: None,
+        },
+    )?;
+    print!("{}", c.to_terminal());
+    println!();
+    print!("{}", c.to_markdown());
+    log(&format!(
+        "{} rounds in {:.0} s; {} (table: {})",
+        m.rounds,
+        started.elapsed().as_secs_f64(),
+        if c.failed() { "FAILED" } else { "passed" },
+        md.display()
+    ));
+    Ok(!c.failed())
+}
+
+#[derive(Debug, clap::Args)]
+struct ReportArgs {
+    /// Result files (default: the newest under results/, outside results/ci/).
+    files: Vec<PathBuf>,
+    /// Output directory: report.md, report.html, charts/.
+    #[arg(long, default_value = "results/report")]
+    out: PathBuf,
+    #[command(flatten)]
+    judge: JudgeArgs,
+}
+
+/// The newest result file under `dir` (by modification time), skipping the gate's files.
+fn newest_result(dir: &std::path::Path) -> Option<PathBuf> {
+    let mut best: Option<(std::time::SystemTime, PathBuf)> = None;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).ok()?.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                if p.file_name().is_some_and(|n| n != "ci" && n != "report") {
+                    stack.push(p);
+                }
+            } else if p.extension().is_some_and(|x| x == "json")
+                && let Ok(m) = e.metadata().and_then(|m| m.modified())
+                && best.as_ref().is_none_or(|(t, _)| m > *t)
+                && RunResult::read(&p).is_ok()
+            {
+                best = Some((m, p));
+            }
+        }
+    }
+    best.map(|(_, p)| p)
+}
+
+fn report(args: ReportArgs) -> Result<(), Usage> {
+    use bench_runner::report;
+    let opts = args.judge.options()?;
+    let files = if args.files.is_empty() {
+        vec![
+            newest_result(std::path::Path::new("results")).ok_or_else(|| {
+                Usage(anyhow::anyhow!(
+                    "no result file under results/: run `bench-runner run` first, or name files"
+                ))
+            })?,
+        ]
+    } else {
+        args.files.clone()
+    };
+    let stem = |p: &PathBuf| {
+        p.file_stem()
+            .map_or("run".into(), |s| s.to_string_lossy().into_owned())
+    };
+    let mut inputs: Vec<report::Input> = Vec::new();
+    for f in &files {
+        let run = RunResult::read(f).map_err(|e| Usage(e.into()))?;
+        run.validate()
+            .map_err(|e| Usage(anyhow::anyhow!("{}: {e}", f.display())))?;
+        let mut label = stem(f);
+        if files.iter().filter(|g| stem(g) == label).count() > 1 {
+            let parent = f
+                .parent()
+                .and_then(|p| p.file_name())
+                .map_or(String::new(), |p| p.to_string_lossy().into_owned());
+            label = format!("{parent}/{label}");
+        }
+        inputs.push(report::Input { label, run });
+    }
+    let r = report::build(&inputs, &opts).map_err(|e| Usage(e.into()))?;
+    r.write(&args.out).map_err(|e| Usage(e.into()))?;
+    println!(
+        "report: {} and {} ({} charts in {})",
+        args.out.join("report.md").display(),
+        args.out.join("report.html").display(),
+        r.charts.len(),
+        args.out.join("charts").display()
+    );
+    Ok(())
+}
+
+#[derive(Debug, clap::Args)]
+struct CalibrateArgs {
+    /// Gate output directories of A/A runs (each with base.json and new.json).
+    #[arg(required = true)]
+    runs: Vec<PathBuf>,
+    /// Share of runs in which a slowdown must be flagged to count as detected.
+    #[arg(long, default_value_t = 0.9)]
+    detect: f64,
+    #[command(flatten)]
+    judge: JudgeArgs,
+    /// Also write the tables as Markdown.
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
+    /// Also write the calibration as JSON.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
+fn calibrate(args: CalibrateArgs) -> Result<(), Usage> {
+    let opts = args.judge.options()?;
+    if !(args.detect > 0.0 && args.detect <= 1.0) {
+        return Err(Usage(anyhow::anyhow!(
+            "--detect {} is not in (0, 1]",
+            args.detect
+        )));
+    }
+    // From each gate directory's per-round files where it has them (so the rounds are
+    // there whatever version merged them), else its merged files.
+    let pairs = args
+        .runs
+        .iter()
+        .map(|d| {
+            if d.join("rounds").is_dir() {
+                return bench_runner::gate::merge_dir(d)
+                    .map_err(|e| Usage(anyhow::anyhow!("{}: {e}", d.display())));
+            }
+            let read =
+                |f: &str| RunResult::read(&d.join(f)).map_err(|e| Usage(anyhow::anyhow!("{e}")));
+            Ok((read("base.json")?, read("new.json")?))
+        })
+        .collect::<Result<Vec<_>, Usage>>()?;
+    let c = bench_runner::calibrate::calibrate(&pairs, &opts, args.detect)
+        .map_err(|e| Usage(e.into()))?;
+    let md = c.to_markdown();
+    print!("{md}");
     if let Some(p) = &args.markdown {
-        write_file(p, &c.to_markdown())?;
+        write_file(p, &md)?;
     }
     if let Some(p) = &args.json {
-        write_file(
-            p,
-            &(serde_json::to_string_pretty(&c).expect("serialises") + "\n"),
-        )?;
+        write_file(p, &pretty(&c))?;
     }
-    if let Some(p) = &args.bmf {
-        write_file(
-            p,
-            &(serde_json::to_string_pretty(&c.to_bmf()).expect("serialises") + "\n"),
-        )?;
-    }
-    Ok(!c.failed())
+    Ok(())
 }
 
 #[derive(Debug, Subcommand)]
@@ -727,6 +1110,9 @@ async fn main() -> ExitCode {
         Command::Overhead(args) => overhead(args).await.map(|()| true),
         Command::Run(args) => run(args).await,
         Command::Compare(args) => compare(args),
+        Command::Gate(args) => tokio::task::block_in_place(|| gate(args)),
+        Command::Calibrate(args) => calibrate(args).map(|()| true),
+        Command::Report(args) => report(args).map(|()| true),
         Command::Cluster(cmd) => cluster(cmd).await.map(|()| true),
     };
     // 0: done; 1: a query failed, answers differ or a regression; 2: bad input.

@@ -105,6 +105,10 @@ pub struct QueryResult {
     /// detail (stages, tasks per executor, shuffle bytes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub distributed: Option<Distributed>,
+    /// Results merged by `bench-runner gate`: each round's measured iterations (µs), in
+    /// round order, so comparisons can resample whole rounds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rounds_us: Vec<Vec<u64>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -61,6 +61,7 @@ fn failed(q: &Query, error: String, resources: Resources) -> QueryResult {
         analysis: None,
         resources,
         distributed: None,
+        rounds_us: vec![],
     }
 }
 

@@ -37,6 +37,11 @@ struct Cli {
     /// Replace a dataset already in --out.
     #[arg(long)]
     force: bool,
+    /// Keep a dataset already in --out when its manifest records these settings (rows, files,
+    /// seed, codec, row-group size, data version) and its files match the manifest; otherwise
+    /// generate, replacing what is there
+    #[arg(long, conflicts_with_all = ["force", "only_file"])]
+    reuse: bool,
     /// Regenerate only part N (byte-identical to that file of a full run); writes no manifest.
     #[arg(long, value_name = "N")]
     only_file: Option<usize>,
@@ -74,6 +79,27 @@ fn main() -> ExitCode {
     req.compression = cli.compression;
     req.row_group_rows = cli.row_group_rows;
     req.force = cli.force;
+    if cli.reuse {
+        match reusable(&req) {
+            Ok(m) => {
+                if !cli.quiet {
+                    println!(
+                        "data-gen: reusing {}: {} rows in {} files match their manifest",
+                        cli.out.display(),
+                        m.rows,
+                        m.file_count
+                    );
+                }
+                return ExitCode::SUCCESS;
+            }
+            Err(why) => {
+                if !cli.quiet {
+                    eprintln!("data-gen: generating {}: {why}", cli.out.display());
+                }
+                req.force = true;
+            }
+        }
+    }
 
     if let Some(file) = cli.only_file {
         return match generate_single_file(&req, file) {
@@ -137,6 +163,49 @@ fn main() -> ExitCode {
 }
 
 /// Peak resident set size of this process so far.
+/// The dataset in `req.out` when it is the one `req` asks for, or why not.
+fn reusable(req: &Request) -> Result<data_gen::Manifest, String> {
+    if !req.out.join(data_gen::manifest::MANIFEST_FILE).is_file() {
+        return Err("no dataset there yet".into());
+    }
+    let m = data_gen::Manifest::read(&req.out).map_err(|e| e.to_string())?;
+    let differs = |what: &str, have: String, want: String| {
+        Err(format!("the dataset there has {what} {have}, not {want}"))
+    };
+    if m.rows != req.rows {
+        return differs("rows", m.rows.to_string(), req.rows.to_string());
+    }
+    if m.file_count as u64 != req.files {
+        return differs("files", m.file_count.to_string(), req.files.to_string());
+    }
+    if m.seed != req.seed {
+        return differs("seed", m.seed.to_string(), req.seed.to_string());
+    }
+    if m.parquet.compression != req.compression {
+        return differs(
+            "codec",
+            format!("{:?}", m.parquet.compression),
+            format!("{:?}", req.compression),
+        );
+    }
+    if m.parquet.row_group_rows != req.row_group_rows {
+        return differs(
+            "row groups of",
+            m.parquet.row_group_rows.to_string(),
+            req.row_group_rows.to_string(),
+        );
+    }
+    if m.generator.data_version != data_gen::manifest::DATA_VERSION {
+        return differs(
+            "data version",
+            m.generator.data_version.to_string(),
+            data_gen::manifest::DATA_VERSION.to_string(),
+        );
+    }
+    m.verify(&req.out, false).map_err(|e| e.to_string())?;
+    Ok(m)
+}
+
 fn peak_rss_bytes() -> u64 {
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: `ru` is a properly sized, writable rusage struct.

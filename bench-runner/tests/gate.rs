@@ -1,0 +1,180 @@
+//! `bench-runner gate` and `calibrate` on real runs: a known slowdown caused by configuration
+//! (no code is slowed), and an A/A run calibrated.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use bench_runner::compare::{Comparison, Verdict};
+use bench_runner::results::RunResult;
+
+mod common;
+use common::{bench_runner, generate, text, workload};
+
+const BIN: &str = env!("CARGO_BIN_EXE_bench-runner");
+
+fn gate(data: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let queries = workload();
+    let mut args = vec![
+        "gate",
+        "--base-bin",
+        BIN,
+        "--new-bin",
+        BIN,
+        "--data",
+        data.to_str().unwrap(),
+        "--queries",
+        queries.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    bench_runner(&args)
+}
+
+/// NEW turns off Parquet statistics pruning. The data are in time order, so only the queries
+/// that filter on a range of `ts` lose anything: the gate must flag exactly those as slower
+/// (and their answers and plans must not change).
+#[test]
+fn gate_flags_exactly_the_queries_a_configuration_slows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = generate(&tmp.path().join("data"), 1_000_000, 4, 125_000);
+    let out = tmp.path().join("gate");
+    let o = gate(
+        &data,
+        &out,
+        &[
+            "--rounds",
+            "8",
+            "--iterations",
+            "3",
+            "--new-set",
+            "datafusion.execution.parquet.pruning=false",
+            "--new-set",
+            "datafusion.execution.parquet.enable_page_index=false",
+        ],
+    );
+    let stdout = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{stdout}\n{}", text(&o.stderr));
+
+    let c: Comparison =
+        serde_json::from_str(&std::fs::read_to_string(out.join("comparison.json")).unwrap())
+            .unwrap();
+    let new = RunResult::read(&out.join("new.json")).unwrap();
+    let ts_range: BTreeSet<String> = new.engines[0]
+        .queries
+        .iter()
+        .filter(|q| {
+            let sql = q.sql.to_lowercase();
+            sql.contains("where") && (sql.contains("ts <") || sql.contains("ts >="))
+        })
+        .map(|q| q.name.clone())
+        .collect();
+    assert!(ts_range.len() >= 2, "{ts_range:?}");
+    let slower: BTreeSet<String> = c
+        .queries
+        .iter()
+        .filter(|q| q.verdict == Verdict::Slower)
+        .map(|q| q.query.clone())
+        .collect();
+    assert_eq!(slower, ts_range, "{stdout}");
+    assert_eq!(c.correctness_differences(), 0, "{stdout}");
+    assert!(c.queries.iter().all(|q| !q.plan_changed), "{stdout}");
+
+    // Each side merged its rounds: 8 rounds x 3 iterations per query, kept per round.
+    assert_eq!(new.arguments.iterations, 24);
+    assert!(
+        new.engines[0]
+            .queries
+            .iter()
+            .all(|q| q.rounds_us.len() == 8)
+    );
+    new.validate().unwrap();
+    assert!(
+        new.engines[0]
+            .queries
+            .iter()
+            .all(|q| q.latency.as_ref().unwrap().count == 24)
+    );
+    // The Markdown table CI prints: one row per query, the slowed ones marked.
+    let md = std::fs::read_to_string(out.join("comparison.md")).unwrap();
+    let rows: Vec<&str> = md
+        .lines()
+        .filter(|l| l.starts_with("| datafusion |"))
+        .collect();
+    assert_eq!(rows.len(), new.engines[0].queries.len());
+    for q in &ts_range {
+        assert!(
+            rows.iter()
+                .any(|r| r.contains(&format!("| {q} |")) && r.contains("slower")),
+            "{md}"
+        );
+    }
+    assert!(stdout.contains(&md), "the gate prints the Markdown table");
+}
+
+/// An A/A gate (BASE and NEW the same binary and settings), then `calibrate` over it: every
+/// query gets a false-alarm count and a minimum detectable effect; bad input exits 2.
+#[test]
+fn calibrate_reports_false_alarms_and_detectable_effects() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = generate(&tmp.path().join("data"), 300_000, 2, 100_000);
+    let runs: Vec<_> = (0..2).map(|i| tmp.path().join(format!("aa-{i}"))).collect();
+    for r in &runs {
+        let o = gate(
+            &data,
+            r,
+            &[
+                "--query",
+                "agg_status_codes",
+                "--query",
+                "filter_one_day",
+                "--query",
+                "sort_top_latency",
+                "--rounds",
+                "3",
+                "--iterations",
+                "3",
+            ],
+        );
+        assert!(
+            matches!(o.status.code(), Some(0 | 1)),
+            "{}",
+            text(&o.stderr)
+        );
+    }
+    let json = tmp.path().join("cal.json");
+    let mut args = vec!["calibrate"];
+    args.extend(runs.iter().map(|r| r.to_str().unwrap()));
+    args.extend(["--json", json.to_str().unwrap()]);
+    let o = bench_runner(&args);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let cal: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(cal["runs"], 2);
+    let queries = cal["queries"].as_array().unwrap();
+    assert_eq!(queries.len(), 3);
+    for q in queries {
+        // A minimum detectable effect in (0, 100 %], or null when even doubling is not seen.
+        if let Some(mde) = q["mde"].as_f64() {
+            assert!(mde > 0.0 && mde <= 1.0, "{q}");
+        }
+        assert!(q["slower_alarms"].as_u64().unwrap() <= 2, "{q}");
+        assert!(q["median_half_width"].as_f64().unwrap() >= 0.0, "{q}");
+    }
+    assert!(
+        queries.iter().any(|q| q["mde"].is_f64()),
+        "some slowdown below 100 % is detectable: {cal}"
+    );
+    // The false-alarm sweep is monotone: a wider noise band never alarms more often.
+    let sweep: Vec<u64> = cal["by_noise"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[1].as_u64().unwrap())
+        .collect();
+    assert!(sweep.windows(2).all(|w| w[0] >= w[1]), "{sweep:?}");
+
+    let o = bench_runner(&["calibrate", tmp.path().join("missing").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("missing"), "{}", text(&o.stderr));
+}

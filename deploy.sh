@@ -1,0 +1,308 @@
+#!/usr/bin/env bash
+# logbench's front door: the whole pipeline on this machine (the default), or a Ballista
+# cluster on Kubernetes. `./deploy.sh --help` explains.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+usage() {
+  cat <<'EOF'
+Usage:
+  ./deploy.sh [local] [--rows N] [--files N] [--executors N] [--iterations N] [--dry-run]
+  ./deploy.sh k8s up|bench|results|down|status [--executors N] [--rows N] [--files N]
+              [--iterations N] [--overlay local|multinode] [--image NAME:TAG] [--dry-run]
+
+local (the default): builds the release binaries; generates the dataset into data/logs-<rows>
+  (kept when a valid one with the same parameters is there, checked against its manifest);
+  starts a local Ballista cluster (a scheduler and --executors executors, separate processes
+  on 127.0.0.1); runs the workload in queries/ on DataFusion and on Ballista; stops the cluster;
+  writes results/<run>.json and the report (results/<run>/report.md, report.html, charts/).
+  Defaults: --rows 200000000 --files 40 (the full scale; --rows scales down, files follow),
+  --executors 2, --iterations 10.
+
+k8s: against the current kubectl context (namespace logbench).
+  up       build the image (docker), load it into kind or minikube when the context is one,
+           apply the manifests (deploy/k8s/overlays/<overlay>), wait for the rollouts
+  bench    run the data-gen Job, then the bench-runner Job (again on every call), then results
+  results  copy the newest result file into results/ and render its report
+  down     delete everything `up` created
+  status   pods, jobs, services and the volume
+  Defaults: --overlay local, --image logbench:dev, --executors 2.
+
+--dry-run prints every command (and, for k8s, the rendered manifests) without running them.
+Every step logs what it does; a failing step stops the script and names itself; finished
+artifacts (binaries, dataset, result files) are kept.
+EOF
+}
+
+log() { printf '== %s\n' "$*" >&2; }
+die() { printf 'deploy.sh: %s\n' "$1" >&2; exit "${2:-1}"; }
+
+dry_run=false
+# Runs a command, or prints it under --dry-run.
+run() {
+  if $dry_run; then
+    printf '+ %s\n' "$(printf '%q ' "$@")"
+  else
+    "$@"
+  fi
+}
+
+# One numbered step: its name is in the error if it fails.
+step_no=0
+step() {
+  local name=$1
+  shift
+  step_no=$((step_no + 1))
+  log "[$step_no] $name"
+  if ! "$@"; then
+    die "step $step_no ($name) failed; finished artifacts are kept"
+  fi
+}
+
+positive() { # NAME VALUE: a whole number above zero, underscores and k/M/G allowed for rows
+  local v=${2//_/}
+  case $v in
+    *[kK]) v=$((${v%?} * 1000)) ;;
+    *[mM]) v=$((${v%?} * 1000000)) ;;
+    *[gG]) v=$((${v%?} * 1000000000)) ;;
+  esac
+  if ! [[ $v =~ ^[0-9]+$ ]] || ((v == 0)); then
+    die "$1 needs a whole number above zero, not '$2'" 2
+  fi
+  printf '%s' "$v"
+}
+
+mode=local
+action=
+rows=200000000
+files=
+executors=2
+iterations=10
+overlay=local
+image=logbench:dev
+
+if [[ $# -gt 0 && $1 != -* ]]; then
+  mode=$1
+  shift
+fi
+case $mode in
+  local) ;;
+  k8s)
+    [[ $# -gt 0 && $1 != -* ]] || die "k8s needs an action: up, bench, results, down or status" 2
+    action=$1
+    shift
+    case $action in up | bench | results | down | status) ;; *) die "unknown k8s action '$action'" 2 ;; esac
+    ;;
+  help) usage; exit 0 ;;
+  *) die "unknown mode '$mode' (local or k8s; --help explains)" 2 ;;
+esac
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    -h | --help) usage; exit 0 ;;
+    --dry-run) dry_run=true; shift; continue ;;
+  esac
+  [[ $# -ge 2 ]] || die "$1 needs a value" 2
+  case $1 in
+    --rows) rows=$(positive --rows "$2") ;;
+    --files) files=$(positive --files "$2") ;;
+    --executors) executors=$(positive --executors "$2") ;;
+    --iterations) iterations=$(positive --iterations "$2") ;;
+    --overlay) overlay=$2 ;;
+    --image) image=$2 ;;
+    *) die "unknown option $1 (--help lists them)" 2 ;;
+  esac
+  shift 2
+done
+# 40 files at the full scale; fewer for small datasets (at least 5M rows a file, at least 1).
+if [[ -z $files ]]; then
+  files=$(((rows + 4999999) / 5000000))
+  ((files > 40)) && files=40
+fi
+
+target=${CARGO_TARGET_DIR:-target}
+bin=$target/release
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+
+# ---------------------------------------------------------------------------------- local
+local_pipeline() {
+  local data=data/logs-$rows run=deploy-$stamp state=.bench/deploy-cluster
+  local result=results/$run.json report=results/$run
+  command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs)" 2
+
+  step "build the release binaries (data-gen, bench-runner, logbench-scheduler, logbench-executor)" \
+    run cargo build --release -p data-gen -p bench-runner --bins
+  step "dataset: $rows rows in $files files at $data (kept if its manifest matches)" \
+    run "$bin/data-gen" --out "$data" --rows "$rows" --files "$files" --reuse
+  # The cluster is stopped on every way out, success or failure.
+  cluster_down() { run "$bin/bench-runner" cluster down --state-dir "$state" >/dev/null 2>&1 || true; }
+  trap cluster_down EXIT
+  step "start a local Ballista cluster: 1 scheduler, $executors executors" \
+    run "$bin/bench-runner" cluster up --executors "$executors" --state-dir "$state"
+  # Exit 1 from run means a query failed or the engines disagree: the result file says which,
+  # and the report lists it; the pipeline goes on to write it.
+  bench() {
+    run "$bin/bench-runner" run --data "$data" --engine datafusion,ballista \
+      --cluster-state-dir "$state" --iterations "$iterations" --out "$result" || {
+      local rc=$?
+      [[ $rc -eq 1 && -f $result ]] && { log "some queries failed or disagreed: see the report"; return 0; }
+      return $rc
+    }
+  }
+  step "run the workload (queries/) on DataFusion, then on Ballista, $iterations iterations each" bench
+  step "stop the cluster" run "$bin/bench-runner" cluster down --state-dir "$state"
+  trap - EXIT
+  step "render the report" run "$bin/bench-runner" report "$result" --out "$report"
+  log "done"
+  printf 'result:  %s\nreport:  %s/report.md\n         %s/report.html\ncharts:  %s/charts/\n' \
+    "$result" "$report" "$report" "$report"
+}
+
+# ------------------------------------------------------------------------------------ k8s
+ns=logbench
+generated=deploy/k8s/.generated
+
+kube() { run kubectl "$@"; }
+
+# The overlay with this run's parameters: executors, image, rows, iterations.
+write_kustomization() {
+  [[ -d deploy/k8s/overlays/$overlay ]] || die "no overlay deploy/k8s/overlays/$overlay" 2
+  local name=${image%:*} tag=${image##*:}
+  [[ $image == *:* ]] || tag=latest
+  mkdir -p "$generated"
+  cat >"$generated/kustomization.yaml" <<EOF
+# Written by deploy.sh $mode $action; not committed.
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - ../overlays/$overlay
+replicas:
+  - name: logbench-executor
+    count: $executors
+images:
+  - name: logbench
+    newName: $name
+    newTag: $tag
+configMapGenerator:
+  - name: logbench-config
+    behavior: merge
+    literals:
+      - LOGBENCH_ROWS=$rows
+      - LOGBENCH_FILES=$files
+      - LOGBENCH_ITERATIONS=$iterations
+      - LOGBENCH_RUN_ID=k8s-$stamp
+EOF
+}
+
+rendered() { kubectl kustomize "$generated"; }
+
+# kind-* and minikube contexts get the image loaded into their nodes; others pull it.
+context_kind() {
+  local ctx
+  ctx=$(kubectl config current-context 2>/dev/null || true)
+  case $ctx in
+    kind-*) echo "kind:${ctx#kind-}" ;;
+    minikube) echo minikube ;;
+    "") echo none ;;
+    *) echo "registry:$ctx" ;;
+  esac
+}
+
+k8s_up() {
+  command -v kubectl >/dev/null || die "kubectl not found" 2
+  write_kustomization
+  if $dry_run; then
+    log "rendered manifests ($generated)"
+    rendered
+  fi
+  local kind
+  kind=$(context_kind)
+  step "build the image $image (deploy/Dockerfile)" run docker build -f deploy/Dockerfile -t "$image" .
+  case $kind in
+    kind:*) step "load $image into kind cluster ${kind#kind:}" run kind load docker-image "$image" --name "${kind#kind:}" ;;
+    minikube) step "load $image into minikube" run minikube image load "$image" ;;
+    none) $dry_run || die "no current kubectl context: point kubectl at a cluster first" 2
+      log "no current kubectl context (dry run): the image would be pushed" ;;
+    *) step "push $image (context ${kind#registry:} pulls it)" run docker push "$image" ;;
+  esac
+  apply_part() { # PART
+    if $dry_run; then
+      printf "+ kubectl kustomize %s | kubectl apply -l 'logbench.io/part in (config,%s)' -f -\n" "$generated" "$1"
+    else
+      rendered | kubectl apply -l "logbench.io/part in (config,$1)" -f -
+    fi
+  }
+  step "apply the cluster (namespace, volume, scheduler, $executors executors)" apply_part cluster
+  step "wait for the scheduler" kube -n "$ns" rollout status deploy/logbench-scheduler --timeout=300s
+  step "wait for the executors" kube -n "$ns" rollout status deploy/logbench-executor --timeout=300s
+}
+
+k8s_job() { # PART TIMEOUT
+  local part=$1 timeout=$2 job=logbench-$1
+  step "remove an earlier $job Job" kube -n "$ns" delete job "$job" --ignore-not-found --wait=true
+  if $dry_run; then
+    step "start $job" run sh -c "kubectl kustomize $generated | kubectl apply -l 'logbench.io/part in (config,$part)' -f -"
+  else
+    # shellcheck disable=SC2317 # called through step
+    start() { rendered | kubectl apply -l "logbench.io/part in (config,$part)" -f -; }
+    step "start $job" start
+  fi
+  if ! $dry_run && ! kubectl -n "$ns" wait --for=condition=complete "job/$job" --timeout="$timeout"; then
+    kubectl -n "$ns" logs "job/$job" --tail=20 >&2 || true
+    die "$job did not complete (its last log lines are above)"
+  fi
+  $dry_run && run kubectl -n "$ns" wait --for=condition=complete "job/$job" --timeout="$timeout"
+  return 0
+}
+
+k8s_results() {
+  local newest local_file
+  step "wait for the results pod" kube -n "$ns" wait --for=condition=Ready pod/logbench-results --timeout=120s
+  if $dry_run; then
+    run kubectl -n "$ns" exec logbench-results -- ls -t /data/results
+    newest=k8s-RUN.json
+  else
+    newest=$(kubectl -n "$ns" exec logbench-results -- ls -t /data/results | head -n 1)
+    [[ -n $newest ]] || die "no result file in /data/results yet: run ./deploy.sh k8s bench"
+  fi
+  local_file=results/$newest
+  mkdir -p results
+  if $dry_run; then
+    printf '+ kubectl -n %s exec logbench-results -- cat /data/results/%s > %s\n' "$ns" "$newest" "$local_file"
+  else
+    kubectl -n "$ns" exec logbench-results -- cat "/data/results/$newest" >"$local_file.tmp"
+    mv "$local_file.tmp" "$local_file"
+  fi
+  log "copied $local_file"
+  step "build bench-runner for the report" run cargo build --release -p bench-runner --bin bench-runner
+  step "render the report" run "$bin/bench-runner" report "$local_file" --out "results/${newest%.json}"
+  printf 'result: %s\nreport: results/%s/report.html\n' "$local_file" "${newest%.json}"
+}
+
+k8s() {
+  command -v kubectl >/dev/null || die "kubectl not found" 2
+  case $action in
+    up) k8s_up ;;
+    bench)
+      write_kustomization
+      $dry_run && rendered
+      k8s_job data-gen 3600s
+      k8s_job bench 7200s
+      k8s_results
+      ;;
+    results) k8s_results ;;
+    down)
+      write_kustomization
+      if $dry_run; then
+        printf '+ kubectl kustomize %s | kubectl delete --ignore-not-found -f -\n' "$generated"
+      else
+        rendered | kubectl delete --ignore-not-found --wait=true -f -
+      fi
+      ;;
+    status) kube -n "$ns" get pods,jobs,services,pvc -o wide ;;
+  esac
+}
+
+case $mode in
+  local) local_pipeline ;;
+  k8s) k8s ;;
+esac
