@@ -272,7 +272,7 @@ k8s_results() {
     kubectl -n "$ns" exec logbench-results -- cat "/data/results/$newest" >"$local_file.tmp"
     mv "$local_file.tmp" "$local_file"
   fi
-  log "copied $local_file"
+  $dry_run || log "copied $local_file"
   step "build bench-runner for the report" run cargo build --release -p bench-runner --bin bench-runner
   step "render the report" run "$bin/bench-runner" report "$local_file" --out "results/${newest%.json}"
   printf 'result: %s\nreport: results/%s/report.html\n' "$local_file" "${newest%.json}"

@@ -341,7 +341,9 @@ fn gate(args: GateArgs) -> Result<bool, Usage> {
         plan.rounds,
         plan.iterations
     ));
+    let measuring = std::time::Instant::now();
     let measured = gate::measure(&plan, &base, &new, &mut log);
+    let measure_s = measuring.elapsed().as_secs_f64();
     if let Some(c) = &new_copy {
         let _ = std::fs::remove_file(c);
     }
@@ -366,7 +368,7 @@ fn gate(args: GateArgs) -> Result<bool, Usage> {
     println!();
     print!("{}", c.to_markdown());
     log(&format!(
-        "{} rounds in {:.0} s; {} (table: {})",
+        "{} rounds measured in {measure_s:.0} s, {:.0} s in all; {} (table: {})",
         m.rounds,
         started.elapsed().as_secs_f64(),
         if c.failed() { "FAILED" } else { "passed" },
