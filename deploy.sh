@@ -208,7 +208,6 @@ context_kind() {
 }
 
 k8s_up() {
-  command -v kubectl >/dev/null || die "kubectl not found" 2
   write_kustomization
   if $dry_run; then
     log "rendered manifests ($generated)"
@@ -246,12 +245,10 @@ k8s_job() { # PART TIMEOUT
     start() { rendered | kubectl apply -l "logbench.io/part in (config,$part)" -f -; }
     step "start $job" start
   fi
-  if ! $dry_run && ! kubectl -n "$ns" wait --for=condition=complete "job/$job" --timeout="$timeout"; then
+  if ! kube -n "$ns" wait --for=condition=complete "job/$job" --timeout="$timeout"; then
     kubectl -n "$ns" logs "job/$job" --tail=20 >&2 || true
     die "$job did not complete (its last log lines are above)"
   fi
-  $dry_run && run kubectl -n "$ns" wait --for=condition=complete "job/$job" --timeout="$timeout"
-  return 0
 }
 
 k8s_results() {

@@ -307,15 +307,15 @@ struct Worktree<'a> {
 
 impl Drop for Worktree<'_> {
     fn drop(&mut self) {
-        let _ = Command::new("git")
-            .arg("-C")
-            .arg(self.repo)
-            .args(["worktree", "remove", "--force"])
-            .arg(&self.path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        let _ = git(
+            self.repo,
+            &[
+                "worktree",
+                "remove",
+                "--force",
+                &self.path.display().to_string(),
+            ],
+        );
         let _ = std::fs::remove_dir_all(&self.path);
     }
 }
@@ -357,7 +357,8 @@ pub fn build_revision(
     )?;
     let worktree = Worktree { repo, path };
     let uplifted = target_dir.join("release").join("bench-runner");
-    let saved = std::fs::read(&uplifted).ok();
+    let saved = uplifted.with_extension("gate-saved");
+    let saved = (uplifted.is_file() && copy_executable(&uplifted, &saved).is_ok()).then_some(saved);
     log(&format!(
         "BASE {commit}: building bench-runner in {} (target {})",
         worktree.path.display(),
@@ -386,21 +387,15 @@ pub fn build_revision(
         .filter(|v| v["reason"] == "compiler-artifact" && v["target"]["name"] == "bench-runner")
         .find_map(|v| v["executable"].as_str().map(PathBuf::from));
     let result = match (out.status.success(), built) {
-        (true, Some(exe)) => {
-            std::fs::create_dir_all(kept.parent().expect("has a parent"))
-                .map_err(|e| Error::io(format!("creating {}", cache_dir.display()), e))?;
-            let bytes = std::fs::read(&exe)
-                .map_err(|e| Error::io(format!("reading {}", exe.display()), e))?;
-            write_executable(&kept, &bytes)?;
-            Ok(kept)
-        }
+        (true, Some(exe)) => copy_executable(&exe, &kept).map(|()| kept),
         _ => Err(Error::Config(format!(
             "building BASE {commit} failed ({}); see cargo's messages above",
             out.status
         ))),
     };
-    if let Some(bytes) = saved {
-        write_executable(&uplifted, &bytes)?;
+    if let Some(saved) = saved {
+        std::fs::rename(&saved, &uplifted)
+            .map_err(|e| Error::io(format!("restoring {}", uplifted.display()), e))?;
     }
     result
 }
@@ -410,11 +405,7 @@ pub fn build_revision(
 pub fn remember(exe: &Path, commit: &str, cache_dir: &Path, keep: usize) -> Result<PathBuf> {
     let kept = cache_dir.join(commit).join("bench-runner");
     if !kept.is_file() {
-        std::fs::create_dir_all(kept.parent().expect("has a parent"))
-            .map_err(|e| Error::io(format!("creating {}", cache_dir.display()), e))?;
-        let bytes =
-            std::fs::read(exe).map_err(|e| Error::io(format!("reading {}", exe.display()), e))?;
-        write_executable(&kept, &bytes)?;
+        copy_executable(exe, &kept)?;
     }
     let mut entries: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(cache_dir)
         .map_err(|e| Error::io(format!("listing {}", cache_dir.display()), e))?
@@ -437,14 +428,34 @@ pub fn clean_head(repo: &Path) -> Option<String> {
     git(repo, &["rev-parse", "HEAD"]).ok()
 }
 
-/// Writes an executable file under a temporary name, then renames it into place.
-pub fn write_executable(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(format!("writing {}", tmp.display()), e))?;
-    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))
-        .map_err(|e| Error::io(format!("chmod {}", tmp.display()), e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(format!("renaming to {}", path.display()), e))
+/// Copies an executable (permissions included) under a temporary name beside `to`, then
+/// renames it into place, creating `to`'s directory. The binaries are about 800 MB: they are
+/// copied file to file, never held in memory.
+pub fn copy_executable(from: &Path, to: &Path) -> Result<()> {
+    if let Some(dir) = to.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    }
+    let tmp = to.with_extension("tmp");
+    std::fs::copy(from, &tmp).map_err(|e| {
+        Error::io(
+            format!("copying {} to {}", from.display(), tmp.display()),
+            e,
+        )
+    })?;
+    std::fs::rename(&tmp, to).map_err(|e| Error::io(format!("renaming to {}", to.display()), e))
+}
+
+/// The top directory of the git checkout the current directory is in.
+pub fn toplevel() -> Result<PathBuf> {
+    git(Path::new("."), &["rev-parse", "--show-toplevel"])
+        .map(PathBuf::from)
+        .map_err(|_| {
+            Error::Config(
+                "not inside a git checkout: run the gate from the repository, or pass --base-bin"
+                    .into(),
+            )
+        })
 }
 
 /// A dataset of `rows` rows in `files` files at `dir`: reused when it matches its manifest and

@@ -255,22 +255,7 @@ fn gate(args: GateArgs) -> Result<bool, Usage> {
             )));
         }
         None => {
-            let repo = PathBuf::from(
-                String::from_utf8_lossy(
-                    &std::process::Command::new("git")
-                        .args(["rev-parse", "--show-toplevel"])
-                        .output()
-                        .context("running git")
-                        .map_err(Usage)?
-                        .stdout,
-                )
-                .trim(),
-            );
-            if repo.as_os_str().is_empty() {
-                return Err(Usage(anyhow::anyhow!(
-                    "not inside a git checkout: run the gate from the repository, or pass --base-bin"
-                )));
-            }
+            let repo = gate::toplevel().map_err(usage)?;
             let commit = gate::resolve(&repo, &args.base).map_err(usage)?;
             let target = match args
                 .target_dir
@@ -294,9 +279,7 @@ fn gate(args: GateArgs) -> Result<bool, Usage> {
                 gate::remember(&this, &head, &cache, 3).map_err(usage)?;
             }
             let copy = out.join("new-bench-runner");
-            let bytes = std::fs::read(&new_bin)
-                .map_err(|e| Usage(anyhow::anyhow!("reading {}: {e}", new_bin.display())))?;
-            gate::write_executable(&copy, &bytes).map_err(usage)?;
+            gate::copy_executable(&new_bin, &copy).map_err(usage)?;
             new_copy = Some(copy);
             log(&format!("BASE is {} = {commit}", args.base));
             gate::build_revision(&repo, &commit, &target, &cache, &mut log).map_err(usage)?
