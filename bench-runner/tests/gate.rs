@@ -32,10 +32,16 @@ fn gate(data: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
 }
 
 /// NEW turns off Parquet statistics pruning. The data are in time order, so only the queries
-/// that filter on a range of `ts` lose anything: the gate must flag exactly those as slower
-/// (and their answers and plans must not change).
+/// that filter on a range of `ts` lose anything: the gate must flag no other query, must flag
+/// every one of those whose slowdown is clearly above the calibrated minimum detectable effect,
+/// and must not call any of them unchanged or faster (and no answer or plan may change).
+/// `window_latency_rank` loses only about 1.2x (its window sort dominates), below the window
+/// category's 68 % MDE: the gate calls it slower in some runs and inconclusive in others, and
+/// the test accepts either for it, as for any slowed query whose ratio is under 1.68 (the
+/// largest category MDE). Pruning makes two queries at least 1.7x slower, and those two must
+/// be flagged.
 #[test]
-fn gate_flags_exactly_the_queries_a_configuration_slows() {
+fn gate_flags_the_queries_a_configuration_slows_and_no_other() {
     let tmp = tempfile::tempdir().unwrap();
     let data = generate(&tmp.path().join("data"), 1_000_000, 4, 125_000);
     let out = tmp.path().join("gate");
@@ -76,7 +82,20 @@ fn gate_flags_exactly_the_queries_a_configuration_slows() {
         .filter(|q| q.verdict == Verdict::Slower)
         .map(|q| q.query.clone())
         .collect();
-    assert_eq!(slower, ts_range, "{stdout}");
+    assert!(slower.is_subset(&ts_range), "a false alarm:\n{stdout}");
+    assert!(slower.len() >= 2, "{stdout}");
+    for q in c.queries.iter().filter(|q| ts_range.contains(&q.query)) {
+        let ratio = q.ratio.unwrap();
+        assert!(
+            matches!(q.verdict, Verdict::Slower | Verdict::Inconclusive) && ratio > 1.0,
+            "{} slowed by the configuration, called {:?} at {ratio:.3}:\n{stdout}",
+            q.query,
+            q.verdict
+        );
+        if ratio >= 1.68 {
+            assert_eq!(q.verdict, Verdict::Slower, "{}:\n{stdout}", q.query);
+        }
+    }
     assert_eq!(c.correctness_differences(), 0, "{stdout}");
     assert!(c.queries.iter().all(|q| !q.plan_changed), "{stdout}");
 
@@ -102,7 +121,7 @@ fn gate_flags_exactly_the_queries_a_configuration_slows() {
         .filter(|l| l.starts_with("| datafusion |"))
         .collect();
     assert_eq!(rows.len(), new.engines[0].queries.len());
-    for q in &ts_range {
+    for q in &slower {
         assert!(
             rows.iter()
                 .any(|r| r.contains(&format!("| {q} |")) && r.contains("slower")),
