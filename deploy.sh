@@ -27,6 +27,9 @@ k8s: against the current kubectl context (namespace logbench).
   down     delete everything `up` created
   status   pods, jobs, services and the volume
   Defaults: --overlay local, --image logbench:dev, --executors 2.
+  Overlays: local (one node, kind or minikube: the data on a hostPath volume); multinode (the
+  data in MinIO, read over S3 by the runner, scheduler and executors; credentials from the
+  Secret logbench-s3, which `up` creates with random values unless one exists).
 
 --dry-run prints every command (and, for k8s, the rendered manifests) without running them.
 Every step logs what it does; a failing step stops the script and names itself; finished
@@ -230,9 +233,40 @@ k8s_up() {
       rendered | kubectl apply -l "logbench.io/part in (config,$1)" -f -
     fi
   }
-  step "apply the cluster (namespace, volume, scheduler, $executors executors)" apply_part cluster
+  if rendered | grep -q 'name: logbench-s3$'; then
+    step "the object store's credentials (Secret logbench-s3)" s3_secret
+  fi
+  step "apply the cluster (namespace, volumes, scheduler, $executors executors)" apply_part cluster
+  if rendered | grep -q 'name: logbench-minio$'; then
+    step "wait for the object store" kube -n "$ns" rollout status deploy/logbench-minio --timeout=300s
+  fi
   step "wait for the scheduler" kube -n "$ns" rollout status deploy/logbench-scheduler --timeout=300s
   step "wait for the executors" kube -n "$ns" rollout status deploy/logbench-executor --timeout=300s
+}
+
+# The overlay that keeps the dataset in an object store reads its credentials from the Secret
+# logbench-s3. An existing one is kept (bring your own for an external store); otherwise one
+# is made with random hex credentials, which never leave the cluster.
+s3_secret() {
+  if $dry_run; then
+    printf '+ kubectl create namespace %s (unless it exists)
+' "$ns"
+    printf '+ kubectl -n %s create secret generic logbench-s3 --from-literal=AWS_ACCESS_KEY_ID=<random> --from-literal=AWS_SECRET_ACCESS_KEY=<random> (unless it exists)
+' "$ns"
+    return
+  fi
+  kubectl get namespace "$ns" >/dev/null 2>&1 || kubectl create namespace "$ns"
+  if kubectl -n "$ns" get secret logbench-s3 >/dev/null 2>&1; then
+    log "Secret logbench-s3 exists: kept"
+    return
+  fi
+  local id key
+  id=$(od -An -N10 -tx1 /dev/urandom | tr -d ' \n')
+  key=$(od -An -N20 -tx1 /dev/urandom | tr -d ' \n')
+  kubectl -n "$ns" create secret generic logbench-s3 \
+    --from-literal=AWS_ACCESS_KEY_ID="$id" --from-literal=AWS_SECRET_ACCESS_KEY="$key" >/dev/null
+  kubectl -n "$ns" label secret logbench-s3 logbench.io/part=cluster app.kubernetes.io/name=logbench >/dev/null
+  log "Secret logbench-s3 created (random credentials)"
 }
 
 k8s_job() { # PART TIMEOUT
@@ -294,6 +328,8 @@ k8s() {
       else
         rendered | kubectl delete --ignore-not-found --wait=true -f -
       fi
+      # Made by `up` outside the manifests (the namespace's deletion takes it too).
+      kube -n "$ns" delete secret logbench-s3 --ignore-not-found
       ;;
     status) kube -n "$ns" get pods,jobs,services,pvc -o wide ;;
   esac

@@ -6,8 +6,11 @@ For every overlay under deploy/k8s/overlays:
   2. validate every object strictly (unknown fields are errors) against the OpenAPI schemas of a
      pinned Kubernetes version, with the kubernetes-validate package;
   3. check that each container's arguments are flags its program accepts (read from the
-     program's own --help), that every $(VAR) it uses is defined, and that ports line up between
-     programs, probes and Services; that volumes exist and the data volume is at one path.
+     program's own --help), that every $(VAR) it uses is defined (in env values: before it),
+     that ports line up between programs, probes and Services; that volumes exist and the data
+     volume is at one path; that Secrets read are the ones deploy.sh creates; and, where the
+     dataset is in an object store, that every program reading it has the endpoint (a Service)
+     and the credentials, and the upload writes where the runner reads.
 A self-test first shows that the validation rejects a misspelt field.
 
 Usage: deploy/check.py [--bin-dir DIR] [--kubernetes-version X.Y.Z]
@@ -29,6 +32,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OVERLAYS = os.path.join(ROOT, "deploy", "k8s", "overlays")
 PROGRAMS = {"data-gen", "bench-runner", "logbench-scheduler", "logbench-executor"}
 DATA_PATH = "/data"
+DATA_CLAIM = "logbench-data"
+# Secrets the manifests read that deploy.sh creates (they are never in the manifests).
+SECRETS = {"logbench-s3": {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}}
 
 
 def render(overlay):
@@ -94,22 +100,38 @@ def check(docs, bin_dir):
     configmaps = {d["metadata"]["name"]: d.get("data", {}) for d in docs if d["kind"] == "ConfigMap"}
     services = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Service"}
     claims = {d["metadata"]["name"] for d in docs if d["kind"] == "PersistentVolumeClaim"}
-    data_claims = set()
-    ports_of = {}  # component -> {port name: number}
-    flags_of = {}  # component -> {flag: value}
+    ports_of = {}  # component -> {port name: number}, all containers of its pods
+    flags_of = {}  # component -> {flag: value}, of the pod's main (first) container
+    flags_by_container = {}  # container name -> {flag: value}
+    env_of = {}  # container name -> {variable: value or None (from a Secret)}
     for d, labels, spec in pod_specs(docs):
         volumes = {v["name"]: v for v in spec.get("volumes", [])}
-        for c in spec["containers"]:
+        component = labels.get("app.kubernetes.io/component", spec["containers"][0]["name"])
+        for c in spec.get("initContainers", []) + spec["containers"]:
             where = f"{name(d)} container {c['name']}"
             cmd = c.get("command", [])
             args = c.get("args", [])
-            env = {e["name"] for e in c.get("env", [])}
+            # Variables in the order Kubernetes defines them: envFrom, then env; a $(VAR) in
+            # an env value only sees the ones before it.
+            env = {}
             for ef in c.get("envFrom", []):
                 ref = ef.get("configMapRef", {}).get("name")
                 if ref not in configmaps:
-                    problems.append(f"{where}: envFrom ConfigMap {ref} is not in the manifests")
+                    problems.append(f"{where}: envFrom {ef} is not a ConfigMap in the manifests")
                 else:
-                    env |= set(configmaps[ref])
+                    env.update(configmaps[ref])
+            for e in c.get("env", []):
+                value = e.get("value")
+                for var in re.findall(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", value or ""):
+                    if var not in env:
+                        problems.append(f"{where}: env {e['name']} uses $({var}), which is not defined before it")
+                ref = e.get("valueFrom", {}).get("secretKeyRef")
+                if ref is not None:
+                    keys = SECRETS.get(ref["name"])
+                    if keys is None or ref["key"] not in keys:
+                        problems.append(f"{where}: env {e['name']} reads Secret {ref['name']} key {ref['key']}, which deploy.sh does not create")
+                env[e["name"]] = value
+            env_of[c["name"]] = env
             for a in args:
                 for var in re.findall(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", a):
                     if var not in env:
@@ -131,17 +153,15 @@ def check(docs, bin_dir):
                     problems.append(f"{where}: mounts volume {m['name']}, which the pod does not define")
                     continue
                 claim = v.get("persistentVolumeClaim", {}).get("claimName")
-                if claim:
-                    if claim not in claims:
-                        problems.append(f"{where}: claim {claim} is not in the manifests")
-                    if m["mountPath"] != DATA_PATH:
-                        problems.append(f"{where}: data volume at {m['mountPath']}, not {DATA_PATH}")
-                    data_claims.add(claim)
-            component = labels.get("app.kubernetes.io/component", c["name"])
-            ports_of[component] = ports
-            flags_of[component] = flag_values(args)
-    if len(data_claims) > 1:
-        problems.append(f"pods mount different data claims: {sorted(data_claims)}")
+                if claim and claim not in claims:
+                    problems.append(f"{where}: claim {claim} is not in the manifests")
+                if claim == DATA_CLAIM and m["mountPath"] != DATA_PATH:
+                    problems.append(f"{where}: data volume at {m['mountPath']}, not {DATA_PATH}")
+            ports_of.setdefault(component, {}).update(ports)
+            expanded = [expand(a, env) for a in args]
+            flags_by_container[c["name"]] = flag_values(expanded)
+            if c is spec["containers"][0]:
+                flags_of[component] = flag_values(expanded)
 
     # Services select pods whose ports they name.
     for s in services.values():
@@ -187,6 +207,49 @@ def check(docs, bin_dir):
             problems.append("bench: --scheduler port differs from the Service's port")
         if bench.get("--event-log-dir") != sched.get("--event-log-dir"):
             problems.append("bench: --event-log-dir is not where the scheduler writes its event log")
+        data = bench.get("--data", "")
+        if data.startswith("s3://"):
+            problems += check_object_store(data, services, flags_by_container, env_of)
+    return problems
+
+
+def expand(arg, env):
+    """An argument with $(VAR) replaced as Kubernetes does (values from a Secret stay)."""
+    return re.sub(
+        r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)",
+        lambda m: env[m.group(1)] if env.get(m.group(1)) is not None else m.group(0),
+        arg,
+    )
+
+
+def check_object_store(data, services, flags_by_container, env_of):
+    """The dataset is in a bucket: the programs that read it (runner, scheduler, executors) and
+    the upload all have the credentials from the Secret and the endpoint, which is a Service
+    with that port; the upload writes where the runner reads, what data-gen wrote."""
+    problems = []
+    for c in ("bench-runner", "scheduler", "executor", "upload"):
+        env = env_of.get(c)
+        if env is None:
+            problems.append(f"dataset in {data}, but no {c} container")
+            continue
+        for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT", "AWS_REGION"):
+            if var not in env:
+                problems.append(f"{c}: reads {data} without {var}")
+        endpoint = env.get("AWS_ENDPOINT") or ""
+        m = re.match(r"https?://([^:/]+):(\d+)", endpoint)
+        if endpoint and not m:
+            problems.append(f"{c}: AWS_ENDPOINT {endpoint} has no host:port")
+        elif m:
+            s = services.get(m.group(1))
+            if s is None or int(m.group(2)) not in [p["port"] for p in s["spec"]["ports"]]:
+                problems.append(f"{c}: AWS_ENDPOINT {endpoint} is not a Service port in the manifests")
+            if endpoint.startswith("http://") and env.get("AWS_ALLOW_HTTP") != "true":
+                problems.append(f"{c}: plain-HTTP AWS_ENDPOINT without AWS_ALLOW_HTTP=true")
+    upload = flags_by_container.get("upload", {})
+    if upload.get("--to", "").rstrip("/") != data.rstrip("/"):
+        problems.append(f"upload --to {upload.get('--to')} is not where bench reads ({data})")
+    if upload.get("--data") != flags_by_container.get("data-gen", {}).get("--out"):
+        problems.append("upload --data is not where data-gen writes (--out)")
     return problems
 
 

@@ -1,12 +1,22 @@
-//! Checking a dataset against its manifest before measuring it.
+//! Checking a dataset against its manifest before measuring it, in a directory or under an
+//! object-store prefix, and copying a dataset to an object store.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use data_gen::Manifest;
 use data_gen::manifest::{MANIFEST_FILE, sha256_file};
+use futures::StreamExt;
+use object_store::buffered::BufWriter;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt};
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+use url::Url;
 
 use crate::error::{Error, Result};
 use crate::results::DatasetInfo;
+use crate::store::{self, DataLocation};
 
 /// Verifies `dir` against its `manifest.json` (file list and sizes; SHA-256 of every file with
 /// `digests`) and describes it for the result file.
@@ -45,9 +55,25 @@ pub fn verify(dir: &Path, digests: bool) -> Result<(Manifest, DatasetInfo)> {
     let abs = dir
         .canonicalize()
         .map_err(|e| Error::io(format!("dataset {}", dir.display()), e))?;
-    let info = DatasetInfo {
-        path: abs.display().to_string(),
-        manifest_sha256: sha256_file(&manifest_path).map_err(|e| Error::Dataset(e.to_string()))?,
+    let info = describe(
+        &manifest,
+        abs.display().to_string(),
+        sha256_file(&manifest_path).map_err(|e| Error::Dataset(e.to_string()))?,
+        digests,
+    );
+    Ok((manifest, info))
+}
+
+/// The result file's description of a verified dataset.
+fn describe(
+    manifest: &Manifest,
+    path: String,
+    manifest_sha256: String,
+    digests: bool,
+) -> DatasetInfo {
+    DatasetInfo {
+        path,
+        manifest_sha256,
         rows: manifest.rows,
         files: manifest.file_count,
         total_bytes: manifest.total_bytes,
@@ -58,8 +84,170 @@ pub fn verify(dir: &Path, digests: bool) -> Result<(Manifest, DatasetInfo)> {
         ),
         parquet: manifest.parquet.clone(),
         digests_verified: digests,
+    }
+}
+
+/// [`verify`] for a directory, [`verify_s3`] for an object-store prefix.
+pub async fn verify_location(
+    location: &DataLocation,
+    digests: bool,
+) -> Result<(Manifest, DatasetInfo)> {
+    match location {
+        DataLocation::Dir(dir) => verify(dir, digests),
+        DataLocation::S3(url) => verify_s3(url, digests).await,
+    }
+}
+
+/// An object-store failure as one line (servers answer with multi-line XML).
+fn store_error(url: &Url, e: impl std::fmt::Display) -> Error {
+    let text = e.to_string();
+    Error::Dataset(format!(
+        "{url}: {}",
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    ))
+}
+
+/// Reads `url`'s manifest: `None` when there is none.
+async fn read_remote_manifest(
+    store: &Arc<dyn ObjectStore>,
+    prefix: &ObjectPath,
+    url: &Url,
+) -> Result<Option<(Manifest, Vec<u8>)>> {
+    let bytes = match store.get(&prefix.clone().join(MANIFEST_FILE)).await {
+        Ok(r) => r.bytes().await.map_err(|e| store_error(url, e))?,
+        Err(object_store::Error::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(store_error(url, e)),
     };
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|e| store_error(url, format!("{MANIFEST_FILE} is not UTF-8: {e}")))?;
+    let manifest = Manifest::from_json(text, &format!("{url}{MANIFEST_FILE}"))
+        .map_err(|e| Error::Dataset(e.to_string()))?;
+    Ok(Some((manifest, bytes.to_vec())))
+}
+
+/// The `*.parquet` objects directly under `prefix`, with their sizes.
+async fn list_parquet(
+    store: &Arc<dyn ObjectStore>,
+    prefix: &ObjectPath,
+    url: &Url,
+) -> Result<Vec<(String, u64)>> {
+    let root = (!prefix.as_ref().is_empty()).then_some(prefix);
+    let listed = store
+        .list_with_delimiter(root)
+        .await
+        .map_err(|e| store_error(url, e))?;
+    Ok(listed
+        .objects
+        .into_iter()
+        .filter_map(|o| {
+            let name = o.location.filename()?.to_string();
+            name.ends_with(".parquet").then_some((name, o.size))
+        })
+        .collect())
+}
+
+/// Verifies the dataset under an object-store prefix against its `manifest.json`: the same
+/// Parquet objects with the same sizes (and, with `digests`, SHA-256 of each, read in full).
+/// Row counts are checked by every engine through [`check_rows`].
+pub async fn verify_s3(url: &Url, digests: bool) -> Result<(Manifest, DatasetInfo)> {
+    let (store, prefix) = store::open(url).map_err(|e| store_error(url, e))?;
+    let Some((manifest, bytes)) = read_remote_manifest(&store, &prefix, url).await? else {
+        return Err(Error::Dataset(format!(
+            "{url} has no {MANIFEST_FILE}: upload a dataset there with `bench-runner upload`"
+        )));
+    };
+    let present = list_parquet(&store, &prefix, url).await?;
+    manifest
+        .verify_listing(url.as_str(), &present)
+        .map_err(|e| Error::Dataset(format!("does not match its manifest: {e}")))?;
+    if digests {
+        for f in &manifest.files {
+            let mut stream = store
+                .get(&prefix.clone().join(f.name.as_str()))
+                .await
+                .map_err(|e| store_error(url, e))?
+                .into_stream();
+            let mut hasher = Sha256::new();
+            while let Some(chunk) = stream.next().await {
+                hasher.update(chunk.map_err(|e| store_error(url, e))?);
+            }
+            manifest
+                .check_digest(url.as_str(), &f.name, &hex::encode(hasher.finalize()))
+                .map_err(|e| Error::Dataset(format!("does not match its manifest: {e}")))?;
+        }
+    }
+    let sha = hex::encode(Sha256::digest(&bytes));
+    let info = describe(&manifest, url.to_string(), sha, digests);
     Ok((manifest, info))
+}
+
+/// What [`upload`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uploaded {
+    /// Files written (0 when the same dataset was already there).
+    pub files: usize,
+    pub bytes: u64,
+    /// Stale `*.parquet` objects removed from the prefix.
+    pub removed: Vec<String>,
+}
+
+/// Copies the dataset in `dir` (verified against its manifest first) to the prefix `url`.
+/// Nothing is copied when a dataset with the same manifest is already there. Otherwise the
+/// remote manifest is deleted first and written last, so the prefix never passes [`verify_s3`]
+/// half-written; Parquet objects the manifest does not list are removed (the table would
+/// read them).
+pub async fn upload(dir: &Path, url: &Url) -> Result<Uploaded> {
+    let (manifest, local) = verify(dir, false)?;
+    let manifest_bytes = std::fs::read(dir.join(MANIFEST_FILE))
+        .map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
+    let (store, prefix) = store::open(url).map_err(|e| store_error(url, e))?;
+    if let Ok((_, remote)) = verify_s3(url, false).await
+        && remote.manifest_sha256 == local.manifest_sha256
+    {
+        return Ok(Uploaded {
+            files: 0,
+            bytes: 0,
+            removed: Vec::new(),
+        });
+    }
+    match store.delete(&prefix.clone().join(MANIFEST_FILE)).await {
+        Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+        Err(e) => return Err(store_error(url, e)),
+    }
+    let mut bytes = 0;
+    for f in &manifest.files {
+        let path = dir.join(&f.name);
+        let mut file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        let mut writer = BufWriter::new(store.clone(), prefix.clone().join(f.name.as_str()));
+        bytes += tokio::io::copy(&mut file, &mut writer)
+            .await
+            .map_err(|e| store_error(url, format!("uploading {}: {e}", f.name)))?;
+        writer
+            .shutdown()
+            .await
+            .map_err(|e| store_error(url, format!("uploading {}: {e}", f.name)))?;
+    }
+    let mut removed = Vec::new();
+    for (name, _) in list_parquet(&store, &prefix, url).await? {
+        if !manifest.files.iter().any(|f| f.name == name) {
+            store
+                .delete(&prefix.clone().join(name.as_str()))
+                .await
+                .map_err(|e| store_error(url, e))?;
+            removed.push(name);
+        }
+    }
+    store
+        .put(&prefix.clone().join(MANIFEST_FILE), manifest_bytes.into())
+        .await
+        .map_err(|e| store_error(url, e))?;
+    Ok(Uploaded {
+        files: manifest.files.len(),
+        bytes,
+        removed,
+    })
 }
 
 /// Counts `table` on `engine` and checks it against the manifest: a path an engine (or a
@@ -77,9 +265,13 @@ pub async fn check_rows(
         .await
         .map_err(|e| {
             Error::Dataset(format!(
-                "{} cannot count {}: {e}",
+                "{} cannot count {}: {}",
                 engine.name(),
-                dataset.path
+                dataset.path,
+                e.to_string()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
             ))
         })?;
     let _ = engine.take_job();

@@ -22,6 +22,7 @@ pub mod report;
 pub mod resources;
 pub mod results;
 pub mod runner;
+pub mod store;
 pub mod workload;
 
 pub use error::{Error, Result};

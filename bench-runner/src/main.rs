@@ -13,6 +13,7 @@ use bench_runner::environment::Environment;
 use bench_runner::progress::Progress;
 use bench_runner::results::{self, Arguments, EngineRun, RunResult, SCHEMA_VERSION, Status};
 use bench_runner::runner::{RunOptions, measure_all};
+use bench_runner::store::DataLocation;
 use bench_runner::{dataset, workload};
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -49,6 +50,55 @@ enum Command {
     /// Start, inspect and stop a local Ballista cluster (separate processes on 127.0.0.1).
     #[command(subcommand)]
     Cluster(ClusterCommand),
+    /// Copy a dataset directory (verified against its manifest) to s3://bucket/prefix for
+    /// `run --data s3://…`. The manifest goes last; an identical dataset is not copied again.
+    Upload(UploadArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct UploadArgs {
+    /// Dataset directory written by data-gen.
+    #[arg(long)]
+    data: PathBuf,
+    /// Destination prefix, s3://bucket/prefix (S3 or an S3-compatible store; endpoint and
+    /// credentials from AWS_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION,
+    /// AWS_ALLOW_HTTP).
+    #[arg(long, value_parser = parse_s3)]
+    to: url::Url,
+}
+
+fn parse_s3(s: &str) -> Result<url::Url, String> {
+    match DataLocation::parse(s)? {
+        DataLocation::S3(url) => Ok(url),
+        DataLocation::Dir(_) => Err(format!("{s}: not an s3://bucket/prefix URL")),
+    }
+}
+
+async fn upload(args: UploadArgs) -> Result<(), Usage> {
+    let started = std::time::Instant::now();
+    let done = dataset::upload(&args.data, &args.to)
+        .await
+        .map_err(|e| Usage(e.into()))?;
+    if done.files == 0 {
+        println!(
+            "upload: {} already holds this dataset (same manifest): nothing copied",
+            args.to
+        );
+    } else {
+        println!(
+            "upload: {} files, {} bytes to {} in {:.1} s{}",
+            done.files,
+            done.bytes,
+            args.to,
+            started.elapsed().as_secs_f64(),
+            if done.removed.is_empty() {
+                String::new()
+            } else {
+                format!("; removed stale {}", done.removed.join(", "))
+            }
+        );
+    }
+    Ok(())
 }
 
 /// How a comparison decides (shared by compare, gate and calibrate).
@@ -735,7 +785,7 @@ async fn overhead(args: OverheadArgs) -> Result<(), Usage> {
             }
         };
     engine
-        .register("logs", &args.data)
+        .register("logs", &DataLocation::Dir(args.data.clone()))
         .await
         .map_err(|e| Usage(e.into()))?;
     let bare = bench_runner::overhead::bare_context(&args.data, scheduler.as_deref())
@@ -776,9 +826,10 @@ enum EngineKind {
 
 #[derive(Debug, clap::Args)]
 struct RunArgs {
-    /// Dataset directory written by data-gen (with manifest.json).
-    #[arg(long)]
-    data: PathBuf,
+    /// Dataset written by data-gen (with manifest.json): a directory, or s3://bucket/prefix
+    /// after `bench-runner upload` (S3 settings from AWS_* environment variables).
+    #[arg(long, value_parser = DataLocation::parse)]
+    data: DataLocation,
     /// Engines to run, in order (datafusion, ballista, or both: datafusion,ballista).
     #[arg(long, value_enum, value_delimiter = ',', default_value = "datafusion")]
     engine: Vec<EngineKind>,
@@ -914,8 +965,9 @@ async fn run(args: RunArgs) -> Result<bool, Usage> {
     if kinds.contains(&EngineKind::Datafusion) {
         DataFusionEngine::new(&settings, args.memory_limit).map_err(|e| usage(e.into()))?;
     }
-    let (_, dataset) =
-        dataset::verify(&args.data, args.verify_digests).map_err(|e| usage(e.into()))?;
+    let (_, dataset) = dataset::verify_location(&args.data, args.verify_digests)
+        .await
+        .map_err(|e| usage(e.into()))?;
     let queries = workload::load_dir(&args.queries)
         .and_then(|q| workload::select(q, &args.query))
         .map_err(|e| usage(e.into()))?;
@@ -1099,6 +1151,7 @@ async fn main() -> ExitCode {
         Command::Calibrate(args) => calibrate(args).map(|()| true),
         Command::Report(args) => report(args).map(|()| true),
         Command::Cluster(cmd) => cluster(cmd).await.map(|()| true),
+        Command::Upload(args) => upload(args).await.map(|()| true),
     };
     // 0: done; 1: a query failed, answers differ or a regression; 2: bad input.
     match outcome {

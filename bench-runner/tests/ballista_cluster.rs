@@ -4,15 +4,14 @@
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use bench_runner::cluster::local::{ClusterState, Status as ClusterStatus, ours_alive};
 use bench_runner::results::{RunResult, Status};
 
 mod common;
-use common::{bench_runner, generate, text, workload};
+use common::{ClusterGuard, bench_runner, generate, ok, text, workload};
 
 fn generated(name: &str, rows: u64, files: u64) -> PathBuf {
     generate(
@@ -27,82 +26,6 @@ fn generated(name: &str, rows: u64, files: u64) -> PathBuf {
 fn small() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| generated("ballista-small", 300_000, 4))
-}
-
-fn ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstderr: {}\nstdout: {}",
-        o.status.code(),
-        text(&o.stderr),
-        text(&o.stdout)
-    );
-}
-
-/// Stops a cluster left by `cluster up` when dropped: `cluster down`, then SIGKILL for any
-/// PID in its state file that still runs.
-struct ClusterGuard {
-    dir: PathBuf,
-    pids: Vec<u32>,
-}
-
-impl ClusterGuard {
-    fn up(dir: &Path, extra: &[&str]) -> Self {
-        let mut args = vec!["cluster", "up", "--state-dir", dir.to_str().unwrap()];
-        args.extend_from_slice(extra);
-        let o = bench_runner(&args);
-        let mut guard = ClusterGuard {
-            dir: dir.to_path_buf(),
-            pids: Vec::new(),
-        };
-        guard.remember();
-        ok(&o);
-        assert!(
-            text(&o.stdout).trim().starts_with("df://127.0.0.1:"),
-            "prints the scheduler address: {}",
-            text(&o.stdout)
-        );
-        guard
-    }
-
-    fn remember(&mut self) {
-        if let Ok(Some(s)) = ClusterState::load(&self.dir) {
-            self.pids.push(s.scheduler.pid);
-            self.pids.extend(s.executors.iter().map(|e| e.pid));
-        }
-    }
-
-    fn state(&self) -> ClusterState {
-        ClusterState::load(&self.dir)
-            .unwrap()
-            .expect("a state file")
-    }
-
-    fn status(&self) -> ClusterStatus {
-        let o = bench_runner(&[
-            "cluster",
-            "status",
-            "--json",
-            "--state-dir",
-            self.dir.to_str().unwrap(),
-        ]);
-        ok(&o);
-        serde_json::from_slice(&o.stdout).unwrap()
-    }
-}
-
-impl Drop for ClusterGuard {
-    fn drop(&mut self) {
-        self.remember();
-        let _ = bench_runner(&["cluster", "down", "--state-dir", self.dir.to_str().unwrap()]);
-        for &pid in &self.pids {
-            if ours_alive(pid) {
-                unsafe {
-                    libc::kill(pid as i32, libc::SIGKILL);
-                }
-            }
-        }
-    }
 }
 
 /// Kills a background child when dropped.
@@ -272,7 +195,8 @@ fn a_dataset_the_cluster_cannot_read_is_an_error_not_an_empty_answer() {
         )
         .await
         .unwrap();
-        engine.register("logs", &copy).await.unwrap();
+        let location = bench_runner::store::DataLocation::Dir(copy.clone());
+        engine.register("logs", &location).await.unwrap();
         assert_eq!(
             bench_runner::dataset::check_rows(&engine, "logs", &info)
                 .await

@@ -136,13 +136,40 @@ impl Manifest {
         let path = dir.join(MANIFEST_FILE);
         let text = std::fs::read_to_string(&path)
             .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-        serde_json::from_str(&text).map_err(|e| Error::Manifest(format!("{}: {e}", path.display())))
+        Self::from_json(&text, &path.display().to_string())
+    }
+
+    /// Parses a manifest read from `origin` (a path or URL, for the error message).
+    pub fn from_json(text: &str, origin: &str) -> Result<Self> {
+        serde_json::from_str(text).map_err(|e| Error::Manifest(format!("{origin}: {e}")))
     }
 
     /// Checks that `dir` holds exactly the manifest's files with their sizes (and, with
     /// `digests`, their SHA-256). Returns the first mismatch as an error.
     pub fn verify(&self, dir: &Path, digests: bool) -> Result<()> {
-        let mismatch = |m: String| Err(Error::Manifest(format!("{}: {m}", dir.display())));
+        let mut present = Vec::new();
+        for name in parquet_files(dir)? {
+            let path = dir.join(&name);
+            let len = std::fs::metadata(&path)
+                .map_err(|e| Error::io(format!("reading {}", path.display()), e))?
+                .len();
+            present.push((name, len));
+        }
+        let place = dir.display().to_string();
+        self.verify_listing(&place, &present)?;
+        if digests {
+            for f in &self.files {
+                self.check_digest(&place, &f.name, &sha256_file(&dir.join(&f.name))?)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks a listing of the `*.parquet` files at `place` (name and size of each; a
+    /// directory or an object-store prefix) against the manifest: the same names, the same
+    /// sizes, and file entries that add up to the manifest's totals.
+    pub fn verify_listing(&self, place: &str, present: &[(String, u64)]) -> Result<()> {
+        let mismatch = |m: String| Err(Error::Manifest(format!("{place}: {m}")));
         if self.files.len() != self.file_count {
             return mismatch(format!(
                 "lists {} files but file_count is {}",
@@ -154,45 +181,44 @@ impl Manifest {
         if listed != self.rows {
             return mismatch(format!("file rows add up to {listed}, not {}", self.rows));
         }
-        let mut on_disk = parquet_files(dir)?;
-        on_disk.sort();
+        let mut found: Vec<&str> = present.iter().map(|(n, _)| n.as_str()).collect();
+        found.sort_unstable();
         let mut expected: Vec<&str> = self.files.iter().map(|f| f.name.as_str()).collect();
-        expected.sort();
-        if on_disk != expected {
-            let extra: Vec<_> = on_disk
-                .iter()
-                .filter(|n| !expected.contains(&n.as_str()))
-                .collect();
-            let missing: Vec<_> = expected
-                .iter()
-                .filter(|n| !on_disk.iter().any(|d| d == *n))
-                .collect();
+        expected.sort_unstable();
+        if found != expected {
+            let extra: Vec<_> = found.iter().filter(|n| !expected.contains(n)).collect();
+            let missing: Vec<_> = expected.iter().filter(|n| !found.contains(n)).collect();
             return mismatch(format!(
                 "files differ from the manifest (missing: {missing:?}, unexpected: {extra:?})"
             ));
         }
         for f in &self.files {
-            let path = dir.join(&f.name);
-            let len = std::fs::metadata(&path)
-                .map_err(|e| Error::io(format!("reading {}", path.display()), e))?
-                .len();
+            let len = present
+                .iter()
+                .find(|(n, _)| *n == f.name)
+                .map_or(0, |(_, l)| *l);
             if len != f.bytes {
                 return mismatch(format!(
                     "{} has {len} bytes, manifest says {}",
                     f.name, f.bytes
                 ));
             }
-            if digests {
-                let got = sha256_file(&path)?;
-                if got != f.sha256 {
-                    return mismatch(format!(
-                        "{} has SHA-256 {got}, manifest says {}",
-                        f.name, f.sha256
-                    ));
-                }
-            }
         }
         Ok(())
+    }
+
+    /// Checks one file's SHA-256 (`got`, lower-case hex) against the manifest.
+    pub fn check_digest(&self, place: &str, name: &str, got: &str) -> Result<()> {
+        match self.files.iter().find(|f| f.name == name) {
+            Some(f) if f.sha256 == got => Ok(()),
+            Some(f) => Err(Error::Manifest(format!(
+                "{place}: {name} has SHA-256 {got}, manifest says {}",
+                f.sha256
+            ))),
+            None => Err(Error::Manifest(format!(
+                "{place}: {name} is not in the manifest"
+            ))),
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
 use ballista_executor::health::ExecutorHealth;
 use clap::Parser;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -87,6 +88,12 @@ impl ExecutorArgs {
             c.vcores = v;
         }
         c.work_dir = Some(self.work_dir.display().to_string());
+        // Tasks spill into the work directory (as Ballista's own default runtime does) and read
+        // local paths or S3 through the environment's settings (see [`crate::store`]).
+        let spill = self.work_dir.clone();
+        c.override_runtime_producer = Some(Arc::new(move |_| {
+            crate::store::runtime(RuntimeEnvBuilder::new().with_temp_file_path(spill.clone()))
+        }));
         c.memory_pool_size = self.memory_pool;
         c.executor_heartbeat_interval_seconds = self.heartbeat_interval_seconds;
         c.task_scheduling_policy = self.scheduling_policy.into();

@@ -10,6 +10,8 @@ use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::{SchedulerConfig, TaskDistributionPolicy};
 use ballista_scheduler::scheduler_process::start_server;
 use clap::{Parser, ValueEnum};
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Policy {
@@ -103,6 +105,14 @@ impl SchedulerArgs {
             .unwrap_or(self.executor_timeout_seconds);
         c.task_max_failures = self.task_max_failures;
         c.enable_embedded_flight_proxy = self.flight_proxy;
+        // Planning lists the dataset's files: local paths, or S3 through the environment's
+        // settings (see [`crate::store`]).
+        c.override_session_builder = Some(Arc::new(|config| {
+            let state = ballista_core::utils::default_session_builder(config)?;
+            Ok(SessionStateBuilder::new_from_existing(state)
+                .with_runtime_env(crate::store::runtime(RuntimeEnvBuilder::new())?)
+                .build())
+        }));
         c
     }
 }

@@ -7,7 +7,7 @@
 //! scheduler's event log.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,6 +21,7 @@ use ballista_core::serde::protobuf::{
 };
 use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::physical_plan::metrics::MetricsSet;
 use datafusion::physical_plan::{ExecutionPlan, collect};
 use datafusion::prelude::*;
@@ -31,6 +32,7 @@ use super::{Engine, EngineConfig, JobDetails, JobRun, StageDetails, effective_co
 use crate::cluster::{events, rest};
 use crate::error::{Error, Result};
 use crate::plans::{Analysis, OperatorMetrics, Plans, fingerprint};
+use crate::store::{self, DataLocation};
 
 /// How long to wait for the scheduler to answer before calling it unreachable.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -73,6 +75,7 @@ impl BallistaEngine {
         let state = SessionStateBuilder::new()
             .with_config(config)
             .with_default_features()
+            .with_runtime_env(store::runtime(RuntimeEnvBuilder::new())?)
             .build();
         let ctx = SessionContext::remote_with_state(&format!("df://{scheduler}"), state).await?;
         Ok(Self {
@@ -196,10 +199,11 @@ impl Engine for BallistaEngine {
         "ballista"
     }
 
-    async fn register(&self, table: &str, dir: &Path) -> Result<()> {
+    async fn register(&self, table: &str, data: &DataLocation) -> Result<()> {
         // The client infers the schema; the scheduler and executors open the same absolute
-        // path, so the cluster must see the files where this process sees them.
-        register_logs(&self.ctx, table, dir).await
+        // path (or the same bucket, through their own S3 settings), so the cluster must see
+        // the files where this process sees them.
+        register_logs(&self.ctx, table, data).await
     }
 
     async fn execute(&self, sql: &str) -> Result<Vec<RecordBatch>> {

@@ -1,7 +1,6 @@
 //! Local DataFusion: one `SessionContext` in this process.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -14,6 +13,7 @@ use super::{Engine, EngineConfig, effective_config};
 use crate::error::{Error, Result};
 use crate::memory::PeakMemoryPool;
 use crate::plans::{Analysis, OperatorMetrics, Plans, fingerprint};
+use crate::store::{self, DataLocation};
 
 pub struct DataFusionEngine {
     ctx: SessionContext,
@@ -33,9 +33,7 @@ impl DataFusionEngine {
                 .map_err(|e| Error::Config(format!("--set {k}={v}: {e}")))?;
         }
         let pool = Arc::new(PeakMemoryPool::new(memory_limit));
-        let runtime = RuntimeEnvBuilder::new()
-            .with_memory_pool(pool.clone())
-            .build_arc()?;
+        let runtime = store::runtime(RuntimeEnvBuilder::new().with_memory_pool(pool.clone()))?;
         Ok(Self {
             ctx: SessionContext::new_with_config_rt(config, runtime),
             pool,
@@ -49,13 +47,19 @@ impl DataFusionEngine {
     }
 }
 
-/// Registers `dir`'s Parquet files as `table` on `ctx` exactly as a plain DataFusion program
-/// would (`register_parquet` with default options), so measured plans are DataFusion's own.
-pub async fn register_logs(ctx: &SessionContext, table: &str, dir: &Path) -> Result<()> {
-    let path = dir
-        .canonicalize()
-        .map_err(|e| Error::io(format!("dataset {}", dir.display()), e))?;
-    let path = format!("{}/", path.display());
+/// Registers the Parquet files at `data` as `table` on `ctx` exactly as a plain DataFusion
+/// program would (`register_parquet` with default options), so measured plans are
+/// DataFusion's own.
+pub async fn register_logs(ctx: &SessionContext, table: &str, data: &DataLocation) -> Result<()> {
+    let path = match data {
+        DataLocation::Dir(dir) => {
+            let abs = dir
+                .canonicalize()
+                .map_err(|e| Error::io(format!("dataset {}", dir.display()), e))?;
+            format!("{}/", abs.display())
+        }
+        DataLocation::S3(url) => url.to_string(),
+    };
     ctx.register_parquet(table, &path, ParquetReadOptions::default())
         .await?;
     Ok(())
@@ -84,8 +88,8 @@ impl Engine for DataFusionEngine {
         "datafusion"
     }
 
-    async fn register(&self, table: &str, dir: &Path) -> Result<()> {
-        register_logs(&self.ctx, table, dir).await
+    async fn register(&self, table: &str, data: &DataLocation) -> Result<()> {
+        register_logs(&self.ctx, table, data).await
     }
 
     async fn execute(&self, sql: &str) -> Result<Vec<RecordBatch>> {

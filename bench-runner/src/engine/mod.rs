@@ -7,7 +7,6 @@ pub mod ballista;
 pub mod datafusion;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use ::datafusion::arrow::array::RecordBatch;
 use async_trait::async_trait;
@@ -15,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::plans::{Analysis, Plans};
+use crate::store::DataLocation;
 
 /// An engine's effective configuration, recorded in every result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,8 +96,9 @@ pub struct ChangedSetting {
 pub trait Engine: Send + Sync {
     fn name(&self) -> &str;
 
-    /// Registers the Parquet files in `dir` as table `table`.
-    async fn register(&self, table: &str, dir: &Path) -> Result<()>;
+    /// Registers the Parquet files at `data` (a directory or an object-store prefix) as
+    /// table `table`.
+    async fn register(&self, table: &str, data: &DataLocation) -> Result<()>;
 
     /// Plans and runs `sql` to completion: the measured operation.
     async fn execute(&self, sql: &str) -> Result<Vec<RecordBatch>>;

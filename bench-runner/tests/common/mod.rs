@@ -4,13 +4,25 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-/// Runs `bench-runner` with `args` and no stdin.
+use bench_runner::cluster::local::{ClusterState, Status as ClusterStatus, ours_alive};
+
+/// The S3 settings a developer's shell may hold; no test process inherits them.
+pub const AWS_SETTINGS: [&str; 6] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_ENDPOINT",
+    "AWS_PROFILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+];
+
+/// Runs `bench-runner` with `args`, no stdin and no S3 settings from the environment.
 pub fn bench_runner(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bench-runner"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bench-runner"));
+    for v in AWS_SETTINGS {
+        cmd.env_remove(v);
+    }
+    cmd.args(args).stdin(Stdio::null()).output().unwrap()
 }
 
 pub fn text(b: &[u8]) -> String {
@@ -29,4 +41,81 @@ pub fn generate(dir: &Path, rows: u64, files: u64, row_group_rows: u64) -> PathB
     req.force = true;
     data_gen::generate(&req, &mut |_| {}).expect("dataset generates");
     dir.to_path_buf()
+}
+
+/// Asserts that a command succeeded, showing its output when it did not.
+pub fn ok(o: &Output) {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstderr: {}\nstdout: {}",
+        o.status.code(),
+        text(&o.stderr),
+        text(&o.stdout)
+    );
+}
+
+/// Stops a cluster left by `cluster up` when dropped: `cluster down`, then SIGKILL for any
+/// PID in its state file that still runs.
+pub struct ClusterGuard {
+    dir: PathBuf,
+    pids: Vec<u32>,
+}
+
+impl ClusterGuard {
+    pub fn up(dir: &Path, extra: &[&str]) -> Self {
+        let mut args = vec!["cluster", "up", "--state-dir", dir.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let o = bench_runner(&args);
+        let mut guard = ClusterGuard {
+            dir: dir.to_path_buf(),
+            pids: Vec::new(),
+        };
+        guard.remember();
+        ok(&o);
+        assert!(
+            text(&o.stdout).trim().starts_with("df://127.0.0.1:"),
+            "prints the scheduler address: {}",
+            text(&o.stdout)
+        );
+        guard
+    }
+
+    fn remember(&mut self) {
+        if let Ok(Some(s)) = ClusterState::load(&self.dir) {
+            self.pids.push(s.scheduler.pid);
+            self.pids.extend(s.executors.iter().map(|e| e.pid));
+        }
+    }
+
+    pub fn state(&self) -> ClusterState {
+        ClusterState::load(&self.dir)
+            .unwrap()
+            .expect("a state file")
+    }
+
+    pub fn status(&self) -> ClusterStatus {
+        let o = bench_runner(&[
+            "cluster",
+            "status",
+            "--json",
+            "--state-dir",
+            self.dir.to_str().unwrap(),
+        ]);
+        ok(&o);
+        serde_json::from_slice(&o.stdout).unwrap()
+    }
+}
+
+impl Drop for ClusterGuard {
+    fn drop(&mut self) {
+        self.remember();
+        let _ = bench_runner(&["cluster", "down", "--state-dir", self.dir.to_str().unwrap()]);
+        for &pid in &self.pids {
+            if ours_alive(pid) {
+                unsafe {
+                    libc::kill(pid as i32, libc::SIGKILL);
+                }
+            }
+        }
+    }
 }
