@@ -115,6 +115,13 @@ def check(docs, bin_dir):
             # an env value only sees the ones before it.
             env = {}
             for ef in c.get("envFrom", []):
+                if "secretRef" in ef:
+                    keys = SECRETS.get(ef["secretRef"]["name"])
+                    if keys is None:
+                        problems.append(f"{where}: envFrom Secret {ef['secretRef']['name']} is not one deploy.sh creates")
+                    else:
+                        env.update({k: None for k in keys})
+                    continue
                 ref = ef.get("configMapRef", {}).get("name")
                 if ref not in configmaps:
                     problems.append(f"{where}: envFrom {ef} is not a ConfigMap in the manifests")
