@@ -57,8 +57,35 @@ fn main() {
     ] {
         set(key, &lock_version(&lock, name));
     }
-    for p in ["../Cargo.lock", "../.git/HEAD", "../.git/index"] {
+    // Cargo shares this script's output between checkouts that build into one target
+    // directory (a CI cache, the gate's worktrees), and reruns it only when a file it names
+    // changes: so name this checkout's own HEAD, branch ref, packed refs and index (absolute,
+    // and only those that exist: a missing one would rerun it on every build), and rerun when
+    // the build comes from another directory. Without this a result file once named the commit
+    // of the gate's BASE worktree for a binary built from the checkout.
+    println!("cargo:rerun-if-changed={root}/Cargo.lock");
+    let git_path = |p: &str| {
+        run(
+            "git",
+            &[
+                "-C",
+                root,
+                "rev-parse",
+                "--path-format=absolute",
+                "--git-path",
+                p,
+            ],
+        )
+    };
+    let branch = run("git", &["-C", root, "symbolic-ref", "-q", "HEAD"]);
+    for p in ["HEAD", "index", "packed-refs"]
+        .into_iter()
+        .chain(branch.as_deref())
+        .filter_map(git_path)
+        .filter(|p| std::path::Path::new(p).exists())
+    {
         println!("cargo:rerun-if-changed={p}");
     }
+    println!("cargo:rerun-if-env-changed=PWD");
     println!("cargo:rerun-if-changed=build.rs");
 }

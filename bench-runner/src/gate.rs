@@ -366,6 +366,8 @@ pub fn build_revision(
     ));
     let out = Command::new("cargo")
         .current_dir(&worktree.path)
+        // build.rs reruns (and records this commit) when the directory differs.
+        .env("PWD", &worktree.path)
         .args([
             "build",
             "--release",
