@@ -165,10 +165,10 @@ def check(docs, bin_dir):
                 if claim == DATA_CLAIM and m["mountPath"] != DATA_PATH:
                     problems.append(f"{where}: data volume at {m['mountPath']}, not {DATA_PATH}")
             ports_of.setdefault(component, {}).update(ports)
-            expanded = [expand(a, env) for a in args]
-            flags_by_container[c["name"]] = flag_values(expanded)
+            flags = flag_values([expand(a, env) for a in args])
+            flags_by_container[c["name"]] = flags
             if c is spec["containers"][0]:
-                flags_of[component] = flag_values(expanded)
+                flags_of[component] = flags
 
     # Services select pods whose ports they name.
     for s in services.values():

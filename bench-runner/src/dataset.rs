@@ -98,13 +98,18 @@ pub async fn verify_location(
     }
 }
 
-/// An object-store failure as one line (servers answer with multi-line XML).
+/// `e`'s message on one line: object stores answer with multi-line XML, and engine errors
+/// carry theirs.
+fn one_line(e: impl std::fmt::Display) -> String {
+    e.to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// An object-store failure, on one line.
 fn store_error(url: &Url, e: impl std::fmt::Display) -> Error {
-    let text = e.to_string();
-    Error::Dataset(format!(
-        "{url}: {}",
-        text.split_whitespace().collect::<Vec<_>>().join(" ")
-    ))
+    Error::Dataset(format!("{url}: {}", one_line(e)))
 }
 
 /// Reads `url`'s manifest: `None` when there is none.
@@ -268,10 +273,7 @@ pub async fn check_rows(
                 "{} cannot count {}: {}",
                 engine.name(),
                 dataset.path,
-                e.to_string()
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
+                one_line(e)
             ))
         })?;
     let _ = engine.take_job();

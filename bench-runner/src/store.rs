@@ -52,12 +52,6 @@ impl DataLocation {
         }
         Ok(Self::S3(url))
     }
-
-    /// The object key prefix (no leading `/`, trailing `/` kept off): `logs` in
-    /// `s3://bucket/logs/`.
-    pub fn prefix(url: &Url) -> object_store::path::Path {
-        object_store::path::Path::from(url.path().trim_matches('/'))
-    }
 }
 
 impl fmt::Display for DataLocation {
@@ -142,7 +136,8 @@ pub fn runtime(builder: RuntimeEnvBuilder) -> DfResult<Arc<RuntimeEnv>> {
     builder.with_object_store_registry(registry()).build_arc()
 }
 
-/// The store for `url` and the key prefix in it.
+/// The store for `url` and the key prefix in it (`logs` for `s3://bucket/logs/`).
 pub fn open(url: &Url) -> DfResult<(Arc<dyn ObjectStore>, object_store::path::Path)> {
-    Ok((registry().get_store(url)?, DataLocation::prefix(url)))
+    let prefix = object_store::path::Path::from(url.path().trim_matches('/'));
+    Ok((registry().get_store(url)?, prefix))
 }

@@ -6,6 +6,7 @@
 //! lines also by marker shape, so the charts read in greyscale.
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -369,23 +370,14 @@ pub fn tasks_per_executor(
         root.fill(&WHITE).map_err(draw_err)?;
         let (plot, side) = root.split_horizontally(width - legend_w);
         let n = queries.len() as f64;
-        let mut chart = ChartBuilder::on(&plot)
-            .caption(title, (FONT, TITLE_PT))
-            .margin(12)
-            .x_label_area_size(48)
-            .y_label_area_size(label_w)
-            .build_cartesian_2d(0f64..max * 1.05, 0f64..n)
-            .map_err(draw_err)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(0)
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .x_label_style((FONT, TICK_PT))
-            .x_desc("tasks run (all stages of the query's last job)")
-            .axis_desc_style((FONT, LABEL_PT))
-            .draw()
-            .map_err(draw_err)?;
+        let mut chart = bar_rows(
+            &plot,
+            title,
+            label_w,
+            max * 1.05,
+            n,
+            "tasks run (all stages of the query's last job)",
+        )?;
         for (qi, row) in counts.iter().enumerate() {
             let (y0, y1) = (n - qi as f64 - 0.85, n - qi as f64 - 0.15);
             let mut x = 0.0;
@@ -410,6 +402,36 @@ pub fn tasks_per_executor(
     Ok(finish(svg))
 }
 
+/// The frame of a chart with one bar row per item (`rows` of them, labelled by the caller at
+/// the left) over a linear x axis from 0 to `x_max`, with `x_desc` under it.
+fn bar_rows<'a, 'b>(
+    area: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    title: &str,
+    label_w: u32,
+    x_max: f64,
+    rows: f64,
+    x_desc: &str,
+) -> Result<ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, (FONT, TITLE_PT))
+        .margin(12)
+        .x_label_area_size(48)
+        .y_label_area_size(label_w)
+        .build_cartesian_2d(0f64..x_max, 0f64..rows)
+        .map_err(draw_err)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(0)
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .x_label_style((FONT, TICK_PT))
+        .x_desc(x_desc)
+        .axis_desc_style((FONT, LABEL_PT))
+        .draw()
+        .map_err(draw_err)?;
+    Ok(chart)
+}
+
 /// One stage of a job's timeline: ms from the job's first task.
 #[derive(Debug, Clone)]
 pub struct StageBar {
@@ -428,23 +450,14 @@ pub fn stage_timeline(title: &str, stages: &[StageBar]) -> Result<String> {
         let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
         root.fill(&WHITE).map_err(draw_err)?;
         let n = stages.len() as f64;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, TITLE_PT))
-            .margin(12)
-            .x_label_area_size(48)
-            .y_label_area_size(90)
-            .build_cartesian_2d(0f64..end, 0f64..n)
-            .map_err(draw_err)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(0)
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .x_label_style((FONT, TICK_PT))
-            .x_desc("ms since the job's first task started")
-            .axis_desc_style((FONT, LABEL_PT))
-            .draw()
-            .map_err(draw_err)?;
+        let mut chart = bar_rows(
+            &root,
+            title,
+            90,
+            end,
+            n,
+            "ms since the job's first task started",
+        )?;
         for (k, s) in stages.iter().enumerate() {
             let (y0, y1) = (n - k as f64 - 0.8, n - k as f64 - 0.2);
             let rect = [
