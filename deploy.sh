@@ -133,7 +133,7 @@ local_pipeline() {
   command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs)" 2
 
   step "build the release binaries (data-gen, bench-runner, logbench-scheduler, logbench-executor)" \
-    run cargo build --release -p data-gen -p bench-runner --bins
+    run cargo build --release -p data-gen -p bench-runner -p logbench-cluster --bins
   step "dataset: $rows rows in $files files at $data (kept if its manifest matches)" \
     run "$bin/data-gen" --out "$data" --rows "$rows" --files "$files" --reuse
   # The cluster is stopped on every way out, success or failure.
@@ -304,7 +304,7 @@ k8s_results() {
     mv "$local_file.tmp" "$local_file"
   fi
   $dry_run || log "copied $local_file"
-  step "build bench-runner for the report" run cargo build --release -p bench-runner --bin bench-runner
+  step "build bench-runner for the report" run cargo build --release --workspace --bin bench-runner
   step "render the report" run "$bin/bench-runner" report "$local_file" --out "results/${newest%.json}"
   printf 'result: %s\nreport: results/%s/report.html\n' "$local_file" "${newest%.json}"
 }

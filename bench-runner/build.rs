@@ -1,5 +1,6 @@
 //! Bakes build facts into the binary for result files: rustc version, profile, git commit and
 //! dirty flag, and the versions of datafusion / arrow / parquet / ballista from Cargo.lock.
+//! Also embeds the default workload, `queries/*.sql`, so the binary runs it from any directory.
 
 use std::process::Command;
 
@@ -86,6 +87,32 @@ fn main() {
     {
         println!("cargo:rerun-if-changed={p}");
     }
+    embed_workload(root);
     println!("cargo:rerun-if-env-changed=PWD");
     println!("cargo:rerun-if-changed=build.rs");
+}
+
+/// Writes `$OUT_DIR/builtin_workload.rs`: every `queries/*.sql` as `(file name, text)`, sorted by
+/// name. Cargo reruns this when anything under `queries/` changes.
+fn embed_workload(root: &str) {
+    let dir = std::path::Path::new(root).join("queries");
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|x| x == "sql"));
+    files.sort();
+    let mut code = String::from("pub const FILES: &[(&str, &str)] = &[\n");
+    for p in &files {
+        let abs = std::fs::canonicalize(p).expect("a query file's path");
+        let name = p.file_name().expect("a file name").to_string_lossy();
+        code += &format!(
+            "    ({name:?}, include_str!({:?})),\n",
+            abs.display().to_string()
+        );
+    }
+    code += "];\n";
+    let out = std::path::Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR"))
+        .join("builtin_workload.rs");
+    std::fs::write(out, code).expect("writing builtin_workload.rs");
+    println!("cargo:rerun-if-changed={}", dir.display());
 }

@@ -15,7 +15,7 @@ state=$out/cluster
 mkdir -p "$out"
 
 echo "== building release binaries" >&2
-cargo build --release -p data-gen -p bench-runner --bins
+cargo build --release -p data-gen -p bench-runner -p logbench-cluster --bins
 
 if ! "$runner" run --data "$data" --query agg_status_codes --iterations 1 --warmup 0 --quiet \
   --out "$out/probe.json" >/dev/null 2>&1; then

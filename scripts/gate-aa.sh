@@ -13,7 +13,7 @@ runner=$target/release/bench-runner
 out=results/ci/aa-$(date -u +%Y%m%dT%H%M%SZ)
 
 echo "== building the release runner" >&2
-cargo build --release -p bench-runner --bin bench-runner
+cargo build --release --workspace --bin bench-runner
 mkdir -p "$out"
 # One copy serves as both sides, so nothing can rebuild it halfway.
 cp "$runner" "$out/bench-runner"

@@ -57,6 +57,21 @@ fn slower_flags(p: &[Pending], o: &Options, scaled: Option<(usize, f64)>) -> Vec
         .collect()
 }
 
+/// The (BASE, NEW) pair of each gate output directory: from its per-round files where it has
+/// them (so the rounds are there whatever version merged them), else its merged files.
+pub fn load_runs(dirs: &[std::path::PathBuf]) -> Result<Vec<(RunResult, RunResult)>> {
+    dirs.iter()
+        .map(|d| {
+            let named = |e: Error| Error::Results(format!("{}: {e}", d.display()));
+            if d.join("rounds").is_dir() {
+                return crate::gate::merge_dir(d).map_err(named);
+            }
+            let read = |f: &str| RunResult::read(&d.join(f));
+            Ok((read("base.json")?, read("new.json")?))
+        })
+        .collect()
+}
+
 /// Calibrates from A/A pairs (BASE, NEW) of gate runs.
 pub fn calibrate(
     pairs: &[(RunResult, RunResult)],

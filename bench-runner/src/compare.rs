@@ -162,7 +162,7 @@ struct Rng(u64);
 impl Rng {
     fn below(&mut self, n: usize) -> usize {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let z = data_gen::rng::mix64(self.0);
+        let z = logbench_common::mix::mix64(self.0);
         ((z as u128 * n as u128) >> 64) as usize
     }
 }
@@ -394,7 +394,7 @@ pub fn pending(base: &RunResult, new: &RunResult, o: &Options) -> Result<Vec<Pen
                 .iter()
                 .find(|q| q.name == n.name)
                 .expect("workloads checked equal");
-            let seed = o.seed ^ data_gen::rng::mix64(pending.len() as u64 + 1);
+            let seed = o.seed ^ logbench_common::mix::mix64(pending.len() as u64 + 1);
             pending.push(compare_query(&en.engine.name, b, n, o, seed)?);
         }
     }
@@ -490,22 +490,30 @@ fn flags(q: &QueryComparison) -> String {
 
 impl Comparison {
     pub fn to_terminal(&self) -> String {
-        let mut s = format!(
-            "{:<11} {:<24} {:>10} {:>10}  {:<28} {:<13} notes\n",
-            "engine", "query", "base ms", "new ms", "ratio [95% CI]", "verdict"
+        let mut t = crate::table::new(
+            &[
+                "engine",
+                "query",
+                "base ms",
+                "new ms",
+                "ratio [95% CI]",
+                "verdict",
+                "notes",
+            ],
+            &[2, 3],
         );
         for q in &self.queries {
-            s += &format!(
-                "{:<11} {:<24} {:>10} {:>10}  {:<28} {:<13} {}\n",
-                q.engine,
-                q.query,
+            t.add_row(vec![
+                q.engine.clone(),
+                q.query.clone(),
                 ms(q.base_median_us),
                 ms(q.new_median_us),
                 interval(q),
-                q.verdict.label(),
-                flags(q)
-            );
+                q.verdict.label().to_string(),
+                flags(q),
+            ]);
         }
+        let mut s = crate::table::render(&t);
         s += &self.summary_line();
         s.push('\n');
         s

@@ -30,22 +30,13 @@ fn first_field(text: &str, key: &str) -> Option<String> {
 }
 
 fn uname() -> (String, String) {
-    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
-    // SAFETY: `u` is a properly sized, writable utsname struct.
-    if unsafe { libc::uname(&mut u) } != 0 {
+    let Ok(u) = nix::sys::utsname::uname() else {
         return ("unknown".into(), "unknown".into());
-    }
-    let s = |f: &[libc::c_char]| {
-        let bytes: Vec<u8> = f
-            .iter()
-            .take_while(|c| **c != 0)
-            .map(|c| *c as u8)
-            .collect();
-        String::from_utf8_lossy(&bytes).into_owned()
     };
+    let s = |f: &std::ffi::OsStr| f.to_string_lossy().into_owned();
     (
-        s(&u.nodename),
-        format!("{} {}", s(&u.sysname), s(&u.release)),
+        s(u.nodename()),
+        format!("{} {}", s(u.sysname()), s(u.release())),
     )
 }
 

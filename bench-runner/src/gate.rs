@@ -320,6 +320,38 @@ impl Drop for Worktree<'_> {
     }
 }
 
+/// BASE's binary for `rev`, built in a worktree into `target_dir` (default: the cargo target
+/// directory `this`, the running binary, was built in) or found in the per-commit cache there;
+/// and a copy of `new_bin` at `copy_to`, since the build replaces the binary cargo leaves in the
+/// target directory. When NEW is this very binary and the checkout is clean, it is kept under
+/// its own commit too, so the next commit's gate finds its BASE built.
+pub fn prepare_base(
+    rev: &str,
+    this: &Path,
+    new_bin: &Path,
+    target_dir: Option<PathBuf>,
+    copy_to: &Path,
+    log: &mut dyn FnMut(&str),
+) -> Result<PathBuf> {
+    let repo = toplevel()?;
+    let commit = resolve(&repo, rev)?;
+    let target = target_dir.or_else(|| target_dir_of(this)).ok_or_else(|| {
+        Error::Config(format!(
+            "{} is not in a cargo target directory's release/ folder: pass --target-dir",
+            this.display()
+        ))
+    })?;
+    let cache = target.join("logbench-gate");
+    if new_bin == this
+        && let Some(head) = clean_head(&repo)
+    {
+        remember(this, &head, &cache, 3)?;
+    }
+    copy_executable(new_bin, copy_to)?;
+    log(&format!("BASE is {rev} = {commit}"));
+    build_revision(&repo, &commit, &target, &cache, log)
+}
+
 /// Builds `bench-runner` at `commit` in a temporary git worktree into `target_dir` (shared
 /// with the checkout, so only the project's crates compile) and keeps the binary as
 /// `cache_dir/<commit>/bench-runner`; a kept one is reused. The build replaces the binary
@@ -368,11 +400,14 @@ pub fn build_revision(
         .current_dir(&worktree.path)
         // build.rs reruns (and records this commit) when the directory differs.
         .env("PWD", &worktree.path)
+        // The whole workspace's feature set, so the shared dependencies are the ones every
+        // other build here compiled: `-p bench-runner` alone would resolve arrow, tokio and a
+        // dozen more with fewer features (the server crates are not its dependencies) and
+        // rebuild DataFusion. Only the bench-runner binary is built.
         .args([
             "build",
             "--release",
-            "-p",
-            "bench-runner",
+            "--workspace",
             "--bin",
             "bench-runner",
         ])

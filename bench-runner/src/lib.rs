@@ -1,8 +1,12 @@
 //! logbench's runner: measures SQL workloads on DataFusion (and Ballista), records results.
 //!
 //! Stages joined by the result file: [`workload`] (what to run), [`engine`] (where),
-//! [`runner`] (measuring: [`histogram`], [`digest`], [`resources`], [`plans`]), [`results`]
-//! (the file format), with [`dataset`] checks and the [`environment`] captured alongside.
+//! [`run`] and [`runner`] (measuring: [`histogram`], [`digest`], [`resources`], [`plans`]),
+//! [`results`] (the file format), with [`dataset`] checks and the [`environment`] captured
+//! alongside. Judging and presenting read result files only: [`compare`], [`gate`] (BASE and
+//! NEW builds measured interleaved), [`calibrate`], [`report`], and [`summary`] / [`table`] for
+//! the terminal. [`cluster`] is the runner's side of a Ballista cluster; the scheduler and
+//! executor programs are the `logbench-cluster` crate.
 
 pub mod calibrate;
 pub mod cluster;
@@ -21,8 +25,12 @@ pub mod progress;
 pub mod report;
 pub mod resources;
 pub mod results;
+pub mod run;
 pub mod runner;
-pub mod store;
+pub mod summary;
+pub mod table;
 pub mod workload;
 
 pub use error::{Error, Result};
+/// Where datasets live and the object-store registry, shared with the cluster programs.
+pub use logbench_store as store;

@@ -86,19 +86,3 @@ impl MemoryPool for PeakMemoryPool {
         self.inner.memory_limit()
     }
 }
-
-/// A size in bytes from the command line: `4096`, `512K`, `512M`, `4G`.
-pub fn parse_bytes(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let (digits, mult) = match t.chars().last() {
-        Some('k' | 'K') => (&t[..t.len() - 1], 1u64 << 10),
-        Some('m' | 'M') => (&t[..t.len() - 1], 1 << 20),
-        Some('g' | 'G') => (&t[..t.len() - 1], 1 << 30),
-        _ => (t, 1),
-    };
-    digits
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(mult))
-        .ok_or_else(|| format!("'{s}' is not a size in bytes (e.g. 512M, 4G)"))
-}

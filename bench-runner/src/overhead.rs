@@ -113,3 +113,39 @@ pub async fn measure(
         samples_each: bare_us.len(),
     })
 }
+
+/// The table `bench-runner overhead` prints, and the median over queries under it.
+pub fn to_terminal(all: &[Overhead]) -> String {
+    let mut t = crate::table::new(
+        &[
+            "query",
+            "bare p50 ms",
+            "harness p50 ms",
+            "overhead",
+            "samples",
+        ],
+        &[1, 2, 3, 4],
+    );
+    for o in all {
+        t.add_row(vec![
+            o.query.clone(),
+            format!("{:.2}", o.bare_median_us as f64 / 1e3),
+            format!("{:.2}", o.harness_median_us as f64 / 1e3),
+            format!("{:+.2}%", o.overhead * 100.0),
+            o.samples_each.to_string(),
+        ]);
+    }
+    let mut s = crate::table::render(&t);
+    let mut v: Vec<f64> = all.iter().map(|o| o.overhead).collect();
+    v.sort_by(f64::total_cmp);
+    if let (Some(lo), Some(hi)) = (v.first(), v.last()) {
+        s += &format!(
+            "median overhead over {} queries: {:+.2}% (range {:+.2}% to {:+.2}%)\n",
+            v.len(),
+            v[v.len() / 2] * 100.0,
+            lo * 100.0,
+            hi * 100.0
+        );
+    }
+    s
+}

@@ -4,11 +4,13 @@ use serde::{Deserialize, Serialize};
 
 /// User and system CPU seconds of this process so far.
 pub fn cpu_times() -> (f64, f64) {
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `ru` is a properly sized, writable rusage struct.
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
-    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
-    (t(ru.ru_utime), t(ru.ru_stime))
+    use nix::sys::resource::{UsageWho, getrusage};
+    use nix::sys::time::TimeValLike;
+    let Ok(ru) = getrusage(UsageWho::RUSAGE_SELF) else {
+        return (0.0, 0.0);
+    };
+    let t = |tv: nix::sys::time::TimeVal| tv.num_microseconds() as f64 / 1e6;
+    (t(ru.user_time()), t(ru.system_time()))
 }
 
 /// Resets the kernel's peak-RSS mark (Linux: `5` to `/proc/self/clear_refs`), so the next

@@ -187,7 +187,7 @@ impl RunResult {
             std::fs::create_dir_all(parent)
                 .map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
         }
-        data_gen::manifest::write_atomically(path, self.to_json().as_bytes())
+        logbench_common::atomic::write_atomically(path, self.to_json().as_bytes())
             .map_err(|e| Error::Results(e.to_string()))
     }
 
@@ -242,4 +242,27 @@ impl RunResult {
 /// `results/local/<run id>.json`: where a run goes unless `--out` says otherwise.
 pub fn default_path(run_id: &str) -> PathBuf {
     PathBuf::from("results/local").join(format!("{run_id}.json"))
+}
+/// The newest result file under `dir` (by modification time, searching subdirectories), skipping
+/// the gate's files (`ci/`) and rendered reports (`report/`).
+pub fn newest(dir: &Path) -> Option<PathBuf> {
+    let mut best: Option<(std::time::SystemTime, PathBuf)> = None;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).ok()?.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                if p.file_name().is_some_and(|n| n != "ci" && n != "report") {
+                    stack.push(p);
+                }
+            } else if p.extension().is_some_and(|x| x == "json")
+                && let Ok(m) = e.metadata().and_then(|m| m.modified())
+                && best.as_ref().is_none_or(|(t, _)| m > *t)
+                && RunResult::read(&p).is_ok()
+            {
+                best = Some((m, p));
+            }
+        }
+    }
+    best.map(|(_, p)| p)
 }

@@ -7,6 +7,9 @@
 //! SELECT …
 //! ```
 //! A file without a header runs too, named after its file (without `.sql`), category `custom`.
+//!
+//! The default workload, the repository's `queries/*.sql`, is built into the binary
+//! ([`builtin`]), so `bench-runner run` needs no checkout; `--queries DIR` replaces it.
 
 use std::path::{Path, PathBuf};
 
@@ -77,6 +80,45 @@ impl Query {
     }
 }
 
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/builtin_workload.rs"));
+}
+
+/// How a result file names the built-in workload (in place of a directory).
+pub const BUILTIN: &str = "built-in";
+
+/// The workload built into this binary: the repository's `queries/*.sql` when it was built.
+pub fn builtin() -> Result<Vec<Query>> {
+    let mut queries = Vec::with_capacity(embedded::FILES.len());
+    for (file, text) in embedded::FILES {
+        let path = PathBuf::from(format!("{BUILTIN}:queries/{file}"));
+        queries.push(Query::parse(file.trim_end_matches(".sql"), text, &path)?);
+    }
+    Ok(queries)
+}
+
+/// The workload `--queries` names (a directory), or the built-in one; and how a result file
+/// records which ran ([`BUILTIN`] or the directory).
+pub fn load(dir: Option<&Path>) -> Result<(Vec<Query>, String)> {
+    match dir {
+        Some(d) => Ok((load_dir(d)?, d.display().to_string())),
+        None => Ok((builtin()?, BUILTIN.to_string())),
+    }
+}
+
+/// Writes the built-in workload's files into `dir` (for programs that take a directory, such
+/// as the gate's BASE binary).
+pub fn write_builtin(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::Workload(format!("creating {}: {e}", dir.display())))?;
+    for (file, text) in embedded::FILES {
+        let p = dir.join(file);
+        logbench_common::atomic::write_atomically(&p, text.as_bytes())
+            .map_err(|e| Error::Workload(e.to_string()))?;
+    }
+    Ok(())
+}
+
 /// Loads every `*.sql` file in `dir`, sorted by name.
 pub fn load_dir(dir: &Path) -> Result<Vec<Query>> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
@@ -139,6 +181,29 @@ pub fn select(queries: Vec<Query>, names: &[String]) -> Result<Vec<Query>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_built_in_workload_is_the_repository_queries_directory() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../queries");
+        let from_dir = load_dir(&dir).unwrap();
+        let built_in = builtin().unwrap();
+        assert!(!built_in.is_empty());
+        let key = |q: &Query| (q.name.clone(), q.category.clone(), q.sql.clone());
+        assert_eq!(
+            built_in.iter().map(key).collect::<Vec<_>>(),
+            from_dir.iter().map(key).collect::<Vec<_>>()
+        );
+        let out = tempfile::tempdir().unwrap();
+        write_builtin(out.path()).unwrap();
+        assert_eq!(
+            load_dir(out.path())
+                .unwrap()
+                .iter()
+                .map(key)
+                .collect::<Vec<_>>(),
+            from_dir.iter().map(key).collect::<Vec<_>>()
+        );
+    }
 
     #[test]
     fn header_fields_and_body_are_split() {

@@ -365,9 +365,11 @@ fn losing_an_executor_mid_query_is_survived_or_recorded_and_a_restarted_one_rejo
         Duration::from_secs(120),
         || running_job_with(&state.event_log_dir, "user_id"),
     );
-    unsafe {
-        libc::kill(victim.pid as i32, libc::SIGKILL);
-    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(victim.pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("the victim executor is ours to kill");
     let mut run = run;
     let deadline = Instant::now() + Duration::from_secs(300);
     let code = loop {

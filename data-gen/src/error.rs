@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use logbench_common::bytes::human_bytes;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{0}")]
@@ -27,6 +29,9 @@ pub enum Error {
         context: String,
         source: std::io::Error,
     },
+    /// An IO error whose message already names the file and the step.
+    #[error("{0}")]
+    File(std::io::Error),
     #[error("parquet: {0}")]
     Parquet(#[from] parquet::errors::ParquetError),
     #[error("manifest: {0}")]
@@ -54,21 +59,5 @@ impl Error {
                 | Error::OutputNotWritable { .. }
                 | Error::InsufficientSpace { .. }
         )
-    }
-}
-
-/// `1.50 GiB`-style sizes for messages and summaries.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = bytes as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit + 1 < UNITS.len() {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{v:.2} {}", UNITS[unit])
     }
 }

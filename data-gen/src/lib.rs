@@ -11,7 +11,6 @@
 //! any thread count and any single file can be regenerated alone.
 
 pub mod batch;
-pub mod cli;
 pub mod distributions;
 pub mod encoding;
 pub mod error;

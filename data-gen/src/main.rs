@@ -6,9 +6,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use data_gen::encoding::DEFAULT_ROW_GROUP_ROWS;
-use data_gen::error::human_bytes;
 use data_gen::{Codec, DEFAULT_SEED, Request, generate, generate_single_file};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+use logbench_common::bytes::human_bytes;
 
 /// Generate a synthetic web/API access log as Parquet, deterministically and in parallel.
 #[derive(Debug, Parser)]
@@ -67,7 +67,7 @@ fn parse_count(s: &str) -> Result<u64, String> {
 }
 
 fn main() -> ExitCode {
-    let cli: Cli = match data_gen::cli::parse_args("data-gen") {
+    let cli: Cli = match logbench_common::cli::parse_args("data-gen") {
         Ok(cli) => cli,
         Err(code) => return code,
     };

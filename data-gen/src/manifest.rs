@@ -6,6 +6,8 @@
 use std::io::Read;
 use std::path::Path;
 
+use logbench_common::atomic::write_atomically;
+use logbench_common::time::rfc3339_micros;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -129,7 +131,7 @@ impl Manifest {
 
     /// Writes `dir/manifest.json` atomically (temporary name, sync, rename).
     pub fn write(&self, dir: &Path) -> Result<()> {
-        write_atomically(&dir.join(MANIFEST_FILE), self.to_json().as_bytes())
+        write_atomically(&dir.join(MANIFEST_FILE), self.to_json().as_bytes()).map_err(Error::File)
     }
 
     pub fn read(dir: &Path) -> Result<Self> {
@@ -250,70 +252,4 @@ pub fn sha256_file(path: &Path) -> Result<String> {
         hasher.update(&buf[..n]);
     }
     Ok(hex::encode(hasher.finalize()))
-}
-
-/// Writes `bytes` to `path` through a synced temporary file and a rename.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(crate::sink::TMP_SUFFIX);
-    let tmp = std::path::PathBuf::from(tmp);
-    let ctx = |what: &str| format!("{what} {}", tmp.display());
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(ctx("creating"), e))?;
-        f.write_all(bytes)
-            .map_err(|e| Error::io(ctx("writing"), e))?;
-        f.sync_all().map_err(|e| Error::io(ctx("syncing"), e))?;
-        std::fs::rename(&tmp, path).map_err(|e| Error::io(ctx("renaming"), e))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
-/// `2026-01-01T00:00:00.000000Z` for microseconds since the epoch (proleptic Gregorian, UTC).
-pub fn rfc3339_micros(us: i64) -> String {
-    let secs = us.div_euclid(1_000_000);
-    let micros = us.rem_euclid(1_000_000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    // Days to civil date (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{micros:06}Z",
-        sod / 3600,
-        (sod / 60) % 60,
-        sod % 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rfc3339_formats_known_instants() {
-        assert_eq!(rfc3339_micros(0), "1970-01-01T00:00:00.000000Z");
-        assert_eq!(
-            rfc3339_micros(schema::WINDOW_START_US),
-            "2026-01-01T00:00:00.000000Z"
-        );
-        assert_eq!(
-            rfc3339_micros(schema::WINDOW_END_US - 1),
-            "2026-01-30T23:59:59.999999Z"
-        );
-        assert_eq!(
-            rfc3339_micros(951_782_400_000_001),
-            "2000-02-29T00:00:00.000001Z"
-        );
-    }
 }

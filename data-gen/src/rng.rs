@@ -7,13 +7,7 @@
 //! finaliser, a bijection on `u64` with full avalanche, which is plenty for synthetic data and
 //! costs a handful of cycles.
 
-/// SplitMix64's output function (Stafford's "mix13" constants).
-#[inline(always)]
-pub fn mix64(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
+pub use logbench_common::mix::mix64;
 
 const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
 

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 
 /// Suffix of files still being written; never matched by `*.parquet` readers.
-pub const TMP_SUFFIX: &str = ".tmp";
+pub use logbench_common::atomic::TMP_SUFFIX;
 
 /// A `Write` that hashes and counts everything passing through.
 pub struct HashingWriter<W> {
@@ -74,9 +74,7 @@ impl PartFile {
         schema: SchemaRef,
         props: Arc<WriterProperties>,
     ) -> Result<Self> {
-        let mut tmp = final_path.as_os_str().to_owned();
-        tmp.push(TMP_SUFFIX);
-        let tmp_path = PathBuf::from(tmp);
+        let tmp_path = logbench_common::atomic::tmp_path(final_path);
         let file = File::create(&tmp_path)
             .map_err(|e| Error::io(format!("creating {}", tmp_path.display()), e))?;
         let sink = BufWriter::with_capacity(1 << 20, HashingWriter::new(file));

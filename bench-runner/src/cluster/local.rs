@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
 use super::rest;
@@ -167,15 +169,12 @@ pub fn ours_alive(pid: u32) -> bool {
 /// Whether a process we started has exited (reaping it). Between fork and exec a child still
 /// shows the runner's command line, so the check asks the kernel, not `/proc`.
 fn exited(pid: u32) -> bool {
-    let mut status = 0;
-    let r = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, libc::WNOHANG) };
-    if r == pid as libc::pid_t {
-        true
-    } else if r == 0 {
-        false
-    } else {
+    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+    match waitpid(Pid::from_raw(pid as i32), Some(WaitPidFlag::WNOHANG)) {
+        Ok(WaitStatus::StillAlive) => false,
+        Ok(_) => true,
         // Not our child (or already reaped): ask /proc.
-        !ours_alive(pid)
+        Err(_) => !ours_alive(pid),
     }
 }
 
@@ -190,7 +189,7 @@ fn log_file(path: &Path) -> Result<File> {
 fn spawn(program: &Path, args: &[String], log: &Path, die_with_parent: bool) -> Result<u32> {
     if !program.exists() {
         return Err(Error::Config(format!(
-            "{} not found: build it with `cargo build --release -p bench-runner`",
+            "{} not found: build it with `cargo build --release --workspace --bins`",
             program.display()
         )));
     }
@@ -208,9 +207,11 @@ fn spawn(program: &Path, args: &[String], log: &Path, die_with_parent: bool) -> 
         .process_group(0);
     if die_with_parent {
         // A cluster started for one run must not outlive the runner, even if it is killed.
+        // SAFETY: the hook runs in the forked child before exec and only makes one
+        // async-signal-safe system call (prctl).
         unsafe {
             cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
                 Ok(())
             });
         }
@@ -462,9 +463,7 @@ fn stop(pid: u32) {
     if pid == 0 || exited(pid) {
         return;
     }
-    unsafe {
-        libc::kill(pid as libc::pid_t, libc::SIGTERM);
-    }
+    let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if exited(pid) {
@@ -472,9 +471,7 @@ fn stop(pid: u32) {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    unsafe {
-        libc::kill(pid as libc::pid_t, libc::SIGKILL);
-    }
+    let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline && !exited(pid) {
         std::thread::sleep(Duration::from_millis(20));
@@ -518,6 +515,37 @@ pub struct Status {
 impl Status {
     pub fn registered(&self) -> usize {
         self.executors.iter().filter(|e| e.registered).count()
+    }
+
+    /// A headline and one row per executor, as `cluster status` prints them.
+    pub fn to_terminal(&self) -> String {
+        let mut t = crate::table::new(
+            &["executor", "pid", "process", "registered", "last heartbeat"],
+            &[1, 4],
+        );
+        for e in &self.executors {
+            t.add_row(vec![
+                e.id.clone(),
+                e.pid.map_or("-".into(), |p| p.to_string()),
+                (if e.process_alive { "running" } else { "gone" }).into(),
+                (if e.registered { "yes" } else { "LOST" }).into(),
+                e.last_heartbeat_age_s
+                    .map_or("-".into(), |a| format!("{a:.1} s ago")),
+            ]);
+        }
+        format!(
+            "scheduler {} pid {} ({}); {} of {} executors registered\n{}",
+            self.url,
+            self.scheduler_pid,
+            if self.scheduler_alive {
+                "running"
+            } else {
+                "not running"
+            },
+            self.registered(),
+            self.executors.len(),
+            crate::table::render(&t)
+        )
     }
 }
 

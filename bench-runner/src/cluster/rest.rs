@@ -1,87 +1,67 @@
-//! The scheduler's REST API, read with a small HTTP/1.1 client over loopback TCP (every call
-//! bounded by a timeout, so an unreachable scheduler is an error, never a hang).
+//! The scheduler's REST API over HTTP (reqwest, already in the tree through object_store).
+//! Every call is bounded by a timeout, so an unreachable scheduler is an error, never a hang.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde::Deserialize;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use crate::error::{Error, Result};
 
+/// One client for the process (its connection pool is reused); no proxy, since the scheduler
+/// is reached directly, whatever `HTTP_PROXY` says.
+fn client() -> Result<&'static reqwest::Client> {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    if let Some(c) = CLIENT.get() {
+        return Ok(c);
+    }
+    let c = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .map_err(|e| Error::Engine(format!("HTTP client: {}", root_cause(&e))))?;
+    Ok(CLIENT.get_or_init(|| c))
+}
+
+/// The innermost error's text: reqwest's own message only names the URL.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut e = e;
+    while let Some(next) = e.source() {
+        e = next;
+    }
+    e.to_string()
+}
+
 /// `GET http://{addr}{path}`: the status code and body.
 pub async fn get(addr: &str, path: &str, timeout: Duration) -> Result<(u16, String)> {
-    let work = async {
-        let mut stream = TcpStream::connect(addr)
-            .await
-            .map_err(|e| Error::Engine(format!("scheduler {addr} unreachable: {e}")))?;
-        let request = format!(
-            "GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\naccept: */*\r\n\r\n"
-        );
-        stream
-            .write_all(request.as_bytes())
-            .await
-            .map_err(|e| Error::Engine(format!("scheduler {addr}: {e}")))?;
-        let mut raw = Vec::new();
-        stream
-            .read_to_end(&mut raw)
-            .await
-            .map_err(|e| Error::Engine(format!("scheduler {addr}: {e}")))?;
-        parse_response(&raw).map_err(|e| Error::Engine(format!("scheduler {addr}{path}: {e}")))
-    };
-    tokio::time::timeout(timeout, work).await.map_err(|_| {
+    let late = || {
         Error::Engine(format!(
             "scheduler {addr} did not answer {path} within {:.0} s",
             timeout.as_secs_f64()
         ))
-    })?
-}
-
-fn parse_response(raw: &[u8]) -> std::result::Result<(u16, String), String> {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or("no HTTP header in the answer")?;
-    let head = String::from_utf8_lossy(&raw[..split]);
-    let body = &raw[split + 4..];
-    let status = head
-        .lines()
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse::<u16>().ok())
-        .ok_or("no HTTP status line")?;
-    let chunked = head.lines().any(|l| {
-        let l = l.to_ascii_lowercase();
-        l.starts_with("transfer-encoding:") && l.contains("chunked")
-    });
-    let body = if chunked {
-        dechunk(body)?
-    } else {
-        body.to_vec()
     };
-    Ok((status, String::from_utf8_lossy(&body).into_owned()))
-}
-
-fn dechunk(mut body: &[u8]) -> std::result::Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = body
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or("truncated chunked body")?;
-        let size_text = String::from_utf8_lossy(&body[..line_end]);
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
-            .map_err(|_| format!("bad chunk size '{size_text}'"))?;
-        body = &body[line_end + 2..];
-        if size == 0 {
-            return Ok(out);
+    let failed = |e: reqwest::Error| {
+        if e.is_timeout() {
+            late()
+        } else if e.is_connect() {
+            Error::Engine(format!("scheduler {addr} unreachable: {}", root_cause(&e)))
+        } else {
+            Error::Engine(format!("scheduler {addr}{path}: {}", root_cause(&e)))
         }
-        if body.len() < size + 2 {
-            return Err("truncated chunk".into());
-        }
-        out.extend_from_slice(&body[..size]);
-        body = &body[size + 2..];
-    }
+    };
+    let work = async {
+        let response = client()?
+            .get(format!("http://{addr}{path}"))
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(failed)?;
+        let status = response.status().as_u16();
+        let body = response.text().await.map_err(failed)?;
+        Ok((status, body))
+    };
+    tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| late())?
 }
 
 /// One registered executor, as `GET /api/executors` lists it.
@@ -107,23 +87,4 @@ pub async fn executors(addr: &str, timeout: Duration) -> Result<Vec<Executor>> {
             "scheduler {addr}/api/executors: unexpected answer ({e})"
         ))
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_plain_and_chunked_bodies() {
-        let plain = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n[]";
-        assert_eq!(parse_response(plain).unwrap(), (200, "[]".to_string()));
-        let chunked =
-            b"HTTP/1.1 503 Service Unavailable\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
-        assert_eq!(parse_response(chunked).unwrap(), (503, "abcde".to_string()));
-        assert!(parse_response(b"garbage").is_err());
-        assert!(
-            parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab")
-                .is_err()
-        );
-    }
 }

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use bench_runner::cluster::local::{ClusterState, Status as ClusterStatus, ours_alive};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 
 /// The S3 settings a developer's shell may hold; no test process inherits them.
 pub const AWS_SETTINGS: [&str; 6] = [
@@ -112,9 +114,7 @@ impl Drop for ClusterGuard {
         let _ = bench_runner(&["cluster", "down", "--state-dir", self.dir.to_str().unwrap()]);
         for &pid in &self.pids {
             if ours_alive(pid) {
-                unsafe {
-                    libc::kill(pid as i32, libc::SIGKILL);
-                }
+                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
             }
         }
     }

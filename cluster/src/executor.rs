@@ -55,7 +55,7 @@ pub struct ExecutorArgs {
     pub vcores: Option<usize>,
     /// Memory pool shared by this executor's tasks, in bytes (512M, 4G); default: Ballista's
     /// share of the host's memory.
-    #[arg(long, value_parser = crate::memory::parse_bytes)]
+    #[arg(long, value_parser = logbench_common::bytes::parse_bytes)]
     pub memory_pool: Option<u64>,
     /// Seconds between heartbeats to the scheduler.
     #[arg(long, default_value_t = 60)]
@@ -89,10 +89,10 @@ impl ExecutorArgs {
         }
         c.work_dir = Some(self.work_dir.display().to_string());
         // Tasks spill into the work directory (as Ballista's own default runtime does) and read
-        // local paths or S3 through the environment's settings (see [`crate::store`]).
+        // local paths or S3 through the environment's settings (see [`logbench_store`]).
         let spill = self.work_dir.clone();
         c.override_runtime_producer = Some(Arc::new(move |_| {
-            crate::store::runtime(RuntimeEnvBuilder::new().with_temp_file_path(spill.clone()))
+            logbench_store::runtime(RuntimeEnvBuilder::new().with_temp_file_path(spill.clone()))
         }));
         c.memory_pool_size = self.memory_pool;
         c.executor_heartbeat_interval_seconds = self.heartbeat_interval_seconds;

@@ -1,4 +1,4 @@
-//! Command-line conventions shared by logbench's binaries.
+//! Command-line conventions shared by logbench's programs.
 
 use std::process::ExitCode;
 
@@ -12,10 +12,14 @@ pub fn parse_args<P: clap::Parser>(tool: &str) -> Result<P, ExitCode> {
             Err(ExitCode::SUCCESS)
         }
         Err(e) => {
-            let text = e.to_string();
-            let line = text.lines().next().unwrap_or("invalid arguments");
-            eprintln!("{tool}: error: {}", line.trim_start_matches("error: "));
+            eprintln!("{tool}: error: {}", one_line(&e.to_string()));
             Err(ExitCode::from(2))
         }
     }
+}
+
+/// The first line of a (possibly multi-line) error message, without a leading `error: `.
+pub fn one_line(text: &str) -> &str {
+    let line = text.lines().next().unwrap_or("invalid arguments");
+    line.trim_start_matches("error: ")
 }

@@ -106,11 +106,11 @@ impl SchedulerArgs {
         c.task_max_failures = self.task_max_failures;
         c.enable_embedded_flight_proxy = self.flight_proxy;
         // Planning lists the dataset's files: local paths, or S3 through the environment's
-        // settings (see [`crate::store`]).
+        // settings (see [`logbench_store`]).
         c.override_session_builder = Some(Arc::new(|config| {
             let state = ballista_core::utils::default_session_builder(config)?;
             Ok(SessionStateBuilder::new_from_existing(state)
-                .with_runtime_env(crate::store::runtime(RuntimeEnvBuilder::new())?)
+                .with_runtime_env(logbench_store::runtime(RuntimeEnvBuilder::new())?)
                 .build())
         }));
         c

@@ -1,0 +1,100 @@
+//! Which Ballista cluster a run uses, in order: the scheduler named with `--scheduler` (the
+//! local cluster's event log is found when the address is that cluster's), the cluster
+//! `bench-runner cluster up` left running, or a cluster started for this run and stopped
+//! when the returned guard drops.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::local::{self, ClusterSpec, ClusterState};
+use super::{rest, split_host_port};
+use crate::engine::ClusterInfo;
+use crate::engine::ballista::BallistaEngine;
+use crate::error::{Error, Result};
+
+/// What the command line said about the cluster.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    /// `host:port` of a running scheduler.
+    pub scheduler: Option<String>,
+    /// The scheduler's event-log directory, where this machine can read it.
+    pub event_log_dir: Option<PathBuf>,
+    /// Where `cluster up` keeps its state.
+    pub state_dir: PathBuf,
+    /// The cluster to start when there is none (its `state_dir` is replaced by a temporary one).
+    pub spec: ClusterSpec,
+    pub ready_timeout: Duration,
+}
+
+/// A session on the chosen cluster, what it is, and the cluster started for this run, if one
+/// was (stopped when it drops).
+pub struct Connected {
+    pub engine: BallistaEngine,
+    pub info: ClusterInfo,
+    pub embedded: Option<local::Embedded>,
+}
+
+/// Connects to the cluster `choice` names or implies, with `settings` for the session.
+pub async fn connect(choice: &Choice, settings: &[(String, String)]) -> Result<Connected> {
+    let saved = ClusterState::load(&choice.state_dir)?.filter(|s| s.scheduler_alive());
+    let (address, events, kind, vcores, embedded) = match (&choice.scheduler, saved) {
+        (Some(addr), saved) => {
+            let (host, port) = split_host_port("--scheduler", addr).map_err(Error::Config)?;
+            let address = format!("{host}:{port}");
+            // The local cluster's event log, if --scheduler names that cluster.
+            let local = saved.filter(|s| {
+                s.scheduler.port == port && ["127.0.0.1", "localhost"].contains(&host.as_str())
+            });
+            let events = choice
+                .event_log_dir
+                .clone()
+                .or_else(|| local.as_ref().map(|s| s.event_log_dir.clone()));
+            let kind = if local.is_some() { "local" } else { "remote" };
+            (
+                address,
+                events,
+                kind,
+                local.and_then(|s| s.spec.vcores),
+                None,
+            )
+        }
+        (None, Some(state)) => (
+            state.scheduler_address(),
+            Some(state.event_log_dir.clone()),
+            "local",
+            state.spec.vcores,
+            None,
+        ),
+        (None, None) => {
+            let mut spec = choice.spec.clone();
+            spec.state_dir =
+                std::env::temp_dir().join(format!("logbench-cluster-{}", std::process::id()));
+            let vcores = spec.vcores;
+            let cluster = local::embedded(spec, choice.ready_timeout).await?;
+            (
+                cluster.state.scheduler_address(),
+                Some(cluster.state.event_log_dir.clone()),
+                "embedded",
+                vcores,
+                Some(cluster),
+            )
+        }
+    };
+    let engine = BallistaEngine::connect(&address, settings, events).await?;
+    let executors = rest::executors(&address, Duration::from_secs(5))
+        .await?
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    let info = ClusterInfo {
+        scheduler: address,
+        executors,
+        vcores,
+        kind: kind.into(),
+    };
+    Ok(Connected {
+        engine,
+        info,
+        embedded,
+    })
+}

@@ -1,0 +1,103 @@
+//! `bench-runner compare BASE NEW`: query-by-query verdicts ([`bench_runner::compare`]). The
+//! judging flags ([`JudgeArgs`]) are shared by `gate`, `calibrate` and `report`.
+
+use std::path::PathBuf;
+
+use bench_runner::compare::{self, Comparison, Correction, Options};
+use bench_runner::results::RunResult;
+
+use super::{Outcome, Usage, pretty, usage, write_file};
+
+/// How a comparison decides (shared by compare, gate, calibrate and report).
+#[derive(Debug, clap::Args)]
+pub struct JudgeArgs {
+    /// Relative change treated as noise: "slower" needs the whole interval above 1 + this
+    /// (7.5 %: the smallest with no false alarm in the A/A calibration, see the README).
+    #[arg(long, default_value_t = 0.075)]
+    noise: f64,
+    /// Family-wide confidence.
+    #[arg(long, default_value_t = 0.95)]
+    confidence: f64,
+    #[arg(long, default_value_t = 10_000)]
+    resamples: usize,
+    /// holm or bh (Benjamini-Hochberg).
+    #[arg(long, default_value = "holm", value_parser = ["holm", "bh"])]
+    correction: String,
+}
+
+impl JudgeArgs {
+    pub fn options(&self) -> Result<Options, Usage> {
+        if !(self.noise >= 0.0 && self.noise < 1.0) {
+            return Err(usage(format!("--noise {} is not in [0, 1)", self.noise)));
+        }
+        if !(self.confidence > 0.5 && self.confidence < 1.0) {
+            return Err(usage(format!(
+                "--confidence {} is not in (0.5, 1)",
+                self.confidence
+            )));
+        }
+        Ok(Options {
+            noise: self.noise,
+            confidence: self.confidence,
+            resamples: self.resamples.max(100),
+            correction: if self.correction == "bh" {
+                Correction::BenjaminiHochberg
+            } else {
+                Correction::Holm
+            },
+            ..Options::default()
+        })
+    }
+}
+
+/// Where a comparison's tables go besides the terminal.
+#[derive(Debug, Default, clap::Args)]
+pub struct ReportFiles {
+    /// Also write the table as GitHub-flavoured Markdown.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Also write the comparison as JSON (machine-readable summary).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Also write Bencher Metric Format JSON.
+    #[arg(long, value_name = "FILE")]
+    pub bmf: Option<PathBuf>,
+}
+
+impl ReportFiles {
+    pub fn write(&self, c: &Comparison) -> Result<(), Usage> {
+        if let Some(p) = &self.markdown {
+            write_file(p, &c.to_markdown())?;
+        }
+        if let Some(p) = &self.json {
+            write_file(p, &pretty(c))?;
+        }
+        if let Some(p) = &self.bmf {
+            write_file(p, &pretty(&c.to_bmf()))?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The baseline result file.
+    base: PathBuf,
+    /// The result file to judge.
+    new: PathBuf,
+    #[command(flatten)]
+    judge: JudgeArgs,
+    #[command(flatten)]
+    files: ReportFiles,
+}
+
+pub fn exec(args: Args) -> Outcome {
+    let opts = args.judge.options()?;
+    let read =
+        |p: &PathBuf, which: &str| RunResult::read(p).map_err(|e| usage(format!("{which}: {e}")));
+    let (base, new) = (read(&args.base, "BASE")?, read(&args.new, "NEW")?);
+    let c = compare::compare(&base, &new, &opts)?;
+    print!("{}", c.to_terminal());
+    args.files.write(&c)?;
+    Ok(!c.failed())
+}

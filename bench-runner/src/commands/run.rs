@@ -1,0 +1,111 @@
+//! `bench-runner run`: the workload on one or more engines, into a result file
+//! ([`bench_runner::run`]).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use bench_runner::progress::Progress;
+use bench_runner::run::{self, EngineKind, Plan};
+use bench_runner::runner::RunOptions;
+use bench_runner::store::DataLocation;
+use bench_runner::{results, summary};
+use clap::ValueEnum;
+
+use super::Outcome;
+use super::cluster::ClusterArgs;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    Datafusion,
+    Ballista,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Dataset written by data-gen (with manifest.json): a directory, or s3://bucket/prefix
+    /// after `bench-runner upload` (S3 settings from AWS_* environment variables).
+    #[arg(long, value_parser = DataLocation::parse)]
+    data: DataLocation,
+    /// Engines to run, in order (datafusion, ballista, or both: datafusion,ballista).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "datafusion")]
+    engine: Vec<EngineArg>,
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    /// Measured iterations per query.
+    #[arg(long, default_value_t = 10)]
+    iterations: u32,
+    /// Unrecorded warm-up runs per query (after the cold run).
+    #[arg(long, default_value_t = 2)]
+    warmup: u32,
+    /// Directory of *.sql files (default: the built-in workload, the repository's queries/;
+    /// the result file records which ran).
+    #[arg(long)]
+    queries: Option<PathBuf>,
+    /// Run only this query (repeatable).
+    #[arg(long = "query", value_name = "NAME")]
+    query: Vec<String>,
+    /// Result file (default results/local/<run id>.json).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Engine setting, e.g. datafusion.execution.target_partitions=4 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Write each query's answer once as DIR/<query>.parquet.
+    #[arg(long, value_name = "DIR")]
+    save_answers: Option<PathBuf>,
+    /// Per-run time limit in seconds; a query that exceeds it is recorded as failed.
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<f64>,
+    /// Also check every file's SHA-256 against the manifest before measuring.
+    #[arg(long)]
+    verify_digests: bool,
+    /// Memory-pool limit in bytes (accepts 512M, 4G); unbounded by default.
+    #[arg(long, value_parser = logbench_common::bytes::parse_bytes)]
+    memory_limit: Option<u64>,
+    /// No progress or summary on stderr/stdout.
+    #[arg(long)]
+    quiet: bool,
+}
+
+pub async fn exec(args: Args) -> Outcome {
+    let plan = Plan {
+        data: args.data.clone(),
+        engines: args
+            .engine
+            .iter()
+            .map(|e| match e {
+                EngineArg::Datafusion => EngineKind::DataFusion,
+                EngineArg::Ballista => EngineKind::Ballista,
+            })
+            .collect(),
+        cluster: args.cluster.choice(),
+        settings: args.set.clone(),
+        memory_limit: args.memory_limit.map(|b| b as usize),
+        verify_digests: args.verify_digests,
+        queries_dir: args.queries.clone(),
+        only: args.query.clone(),
+        options: RunOptions {
+            iterations: args.iterations,
+            warmup: args.warmup,
+            timeout: args.timeout.map(Duration::from_secs_f64),
+            save_answers: args.save_answers.clone(),
+        },
+    };
+    let mut progress = Progress::new(args.quiet);
+    let mut result = run::execute(&plan, &mut progress).await?;
+    // The limit as given, not as a Duration rounds it.
+    result.arguments.timeout_seconds = args.timeout;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| results::default_path(&result.run_id));
+    result
+        .write(&out)
+        .with_context(|| format!("writing {}", out.display()))?;
+    if !args.quiet {
+        print!("{}", summary::to_terminal(&result));
+        println!("result: {}", out.display());
+    }
+    Ok(!result.any_failed())
+}

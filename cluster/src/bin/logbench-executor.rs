@@ -1,0 +1,9 @@
+//! `logbench-executor`: see [`logbench_cluster::executor`].
+
+use std::process::ExitCode;
+
+use logbench_cluster::executor::{ExecutorArgs, run};
+
+fn main() -> ExitCode {
+    logbench_cluster::program_main::<ExecutorArgs, _, _>("logbench-executor", run)
+}
