@@ -404,13 +404,7 @@ pub fn build_revision(
         // other build here compiled: `-p bench-runner` alone would resolve arrow, tokio and a
         // dozen more with fewer features (the server crates are not its dependencies) and
         // rebuild DataFusion. Only the bench-runner binary is built.
-        .args([
-            "build",
-            "--release",
-            "--workspace",
-            "--bin",
-            "bench-runner",
-        ])
+        .args(["build", "--release", "--workspace", "--bin", "bench-runner"])
         .arg("--target-dir")
         .arg(target_dir)
         .args(["--message-format", "json-render-diagnostics"])

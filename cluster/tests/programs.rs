@@ -20,14 +20,6 @@ impl Drop for Killed {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// `GET path` on 127.0.0.1:port: the status line, or None while nothing answers.
 fn status_line(port: u16, path: &str) -> Option<String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
@@ -58,7 +50,11 @@ fn bad_flags_are_one_line_and_exit_2() {
 
 #[test]
 fn a_scheduler_answers_its_health_probe_on_the_port_it_was_given() {
-    let port = free_port();
+    // A port the kernel just handed out, released for the scheduler to bind.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
     let events = tempfile::tempdir().unwrap();
     let child = Command::new(SCHEDULER)
         .args(["--bind-host", "127.0.0.1", "--bind-port", &port.to_string()])

@@ -152,20 +152,16 @@ pub fn estimated_bytes(rows: u64, codec: Codec) -> u64 {
 }
 
 fn available_bytes(dir: &Path) -> Result<u64> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).map_err(|_| {
-        Error::InvalidArgument(format!("--out {} contains a NUL byte", dir.display()))
-    })?;
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `c` is a valid NUL-terminated path and `st` a properly sized, writable struct.
-    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
-    if rc != 0 {
-        return Err(Error::io(
+    let st = nix::sys::statvfs::statvfs(dir).map_err(|e| match e {
+        nix::errno::Errno::EINVAL => {
+            Error::InvalidArgument(format!("--out {} contains a NUL byte", dir.display()))
+        }
+        e => Error::io(
             format!("checking free space of {}", dir.display()),
-            std::io::Error::last_os_error(),
-        ));
-    }
-    Ok(st.f_bavail as u64 * st.f_frsize as u64)
+            e.into(),
+        ),
+    })?;
+    Ok(st.blocks_available() as u64 * st.fragment_size() as u64)
 }
 
 fn is_ours(name: &str) -> bool {

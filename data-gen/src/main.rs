@@ -207,10 +207,8 @@ fn reusable(req: &Request) -> Result<data_gen::Manifest, String> {
 }
 
 fn peak_rss_bytes() -> u64 {
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `ru` is a properly sized, writable rusage struct.
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
-    ru.ru_maxrss as u64 * 1024 // kilobytes on Linux
+    use nix::sys::resource::{UsageWho, getrusage};
+    getrusage(UsageWho::RUSAGE_SELF).map_or(0, |ru| ru.max_rss() as u64 * 1024) // KiB on Linux
 }
 
 fn fail(e: &data_gen::Error) -> ExitCode {

@@ -109,6 +109,7 @@ impl PartFile {
         {
             use std::os::fd::AsRawFd;
             let fd = buf.get_ref().inner.as_raw_fd();
+            // nix has no sync_file_range, so this is the one direct libc call left.
             // SAFETY: `fd` is an open file descriptor owned by this writer; the call only hints.
             unsafe { libc::sync_file_range(fd, 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
         }

@@ -69,11 +69,12 @@ impl BatchSource for Prebuilt {
 
 /// User + system CPU seconds this process has used so far (all threads).
 fn cpu_seconds() -> f64 {
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `ru` is a properly sized, writable rusage struct.
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
-    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
-    t(ru.ru_utime) + t(ru.ru_stime)
+    use nix::sys::resource::{UsageWho, getrusage};
+    use nix::sys::time::TimeValLike;
+    let Ok(ru) = getrusage(UsageWho::RUSAGE_SELF) else {
+        return 0.0;
+    };
+    (ru.user_time() + ru.system_time()).num_microseconds() as f64 / 1e6
 }
 
 /// Wall and CPU seconds of `f`.
