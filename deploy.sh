@@ -34,6 +34,10 @@ k8s: against the current kubectl context (namespace logbench).
 --dry-run prints every command (and, for k8s, the rendered manifests) without running them.
 Every step logs what it does; a failing step stops the script and names itself; finished
 artifacts (binaries, dataset, result files) are kept.
+
+Exit status: 0 when every query ran on both engines with the same answer; 1 when a step failed,
+or when a query failed or the engines disagreed (the result file and report are still written);
+2 for bad arguments.
 EOF
 }
 
@@ -142,22 +146,24 @@ local_pipeline() {
   step "start a local Ballista cluster: 1 scheduler, $executors executors" \
     run "$bin/bench-runner" cluster up --executors "$executors" --state-dir "$state"
   # Exit 1 from run means a query failed or the engines disagree: the result file says which,
-  # and the report lists it; the pipeline goes on to write it.
+  # and the report lists it. The pipeline goes on to write the report, then exits 1 itself.
+  local bench_rc=0
   bench() {
     run "$bin/bench-runner" run --data "$data" --engine datafusion,ballista \
       --cluster-state-dir "$state" --iterations "$iterations" --out "$result" || {
-      local rc=$?
-      [[ $rc -eq 1 && -f $result ]] && { log "some queries failed or disagreed: see the report"; return 0; }
-      return $rc
+      bench_rc=$?
+      [[ $bench_rc -eq 1 && -f $result ]] && { log "some queries failed or disagreed: see the report"; return 0; }
+      return $bench_rc
     }
   }
   step "run the workload (queries/) on DataFusion, then on Ballista, $iterations iterations each" bench
   step "stop the cluster" run "$bin/bench-runner" cluster down --state-dir "$state"
   trap - EXIT
   step "render the report" run "$bin/bench-runner" report "$result" --out "$report"
-  log "done"
   printf 'result:  %s\nreport:  %s/report.md\n         %s/report.html\ncharts:  %s/charts/\n' \
     "$result" "$report" "$report" "$report"
+  ((bench_rc == 0)) || die "done, but some queries failed or the engines disagreed (the report lists them)" 1
+  log "done"
 }
 
 # ------------------------------------------------------------------------------------ k8s

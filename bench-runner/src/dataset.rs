@@ -101,10 +101,7 @@ pub async fn verify_location(
 /// `e`'s message on one line: object stores answer with multi-line XML, and engine errors
 /// carry theirs.
 fn one_line(e: impl std::fmt::Display) -> String {
-    e.to_string()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    logbench_common::cli::single_line(&e.to_string())
 }
 
 /// An object-store failure, on one line.

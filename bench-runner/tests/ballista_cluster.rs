@@ -478,3 +478,62 @@ fn losing_an_executor_mid_query_is_survived_or_recorded_and_a_restarted_one_rejo
         "the restarted executor ran tasks: {tasks:?}"
     );
 }
+
+#[test]
+fn a_cluster_started_for_a_run_dies_with_the_runner_even_when_it_is_killed() {
+    // The embedded cluster's state goes under the runner's temporary directory.
+    let tmp = tempfile::tempdir().unwrap();
+    let runner = ChildGuard(
+        Command::new(env!("CARGO_BIN_EXE_bench-runner"))
+            .args(["run", "--engine", "ballista", "--executors", "2"])
+            .arg("--data")
+            .arg(small())
+            .args(["--query", "agg_distinct_users", "--iterations", "1000"])
+            .args(["--warmup", "0", "--quiet", "--cluster-state-dir"])
+            .arg(tmp.path().join("no-cluster-here"))
+            .env("TMPDIR", tmp.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let state_dir = tmp
+        .path()
+        .join(format!("logbench-cluster-{}", runner.0.id()));
+    // Whatever happens below, nothing outlives the test.
+    let _cleanup = ClusterGuard::adopt(&state_dir);
+    let mut pids = Vec::new();
+    wait_until(
+        "the runner's cluster running a job",
+        Duration::from_secs(120),
+        || {
+            let Ok(Some(s)) = bench_runner::cluster::local::ClusterState::load(&state_dir) else {
+                return false;
+            };
+            let jobs = std::fs::read_dir(&s.event_log_dir).map_or(0, |d| d.count());
+            pids = std::iter::once(s.scheduler.pid)
+                .chain(s.executors.iter().map(|e| e.pid))
+                .collect();
+            s.executors.len() == 2 && jobs > 0
+        },
+    );
+    let _cleanup = ClusterGuard::adopt(&state_dir);
+    assert!(
+        pids.iter()
+            .all(|p| bench_runner::cluster::local::ours_alive(*p))
+    );
+
+    // SIGKILL: the runner runs no cleanup of its own.
+    let mut runner = runner;
+    runner.0.kill().unwrap();
+    runner.0.wait().unwrap();
+    wait_until(
+        "the scheduler and both executors gone after the runner was killed",
+        Duration::from_secs(15),
+        || {
+            pids.iter()
+                .all(|p| !bench_runner::cluster::local::ours_alive(*p))
+        },
+    );
+}

@@ -161,6 +161,34 @@ fn calibrate_reports_false_alarms_and_detectable_effects() {
             text(&o.stderr)
         );
     }
+    // Interleaved as documented: in each round every query runs on both sides back to back,
+    // BASE first in odd rounds and NEW first in even ones, queries in workload order.
+    let mut runs_in_order: Vec<(String, String)> = std::fs::read_dir(runs[0].join("rounds"))
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            let r = RunResult::read(&e.path()).unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            (r.started_at, name)
+        })
+        .collect();
+    runs_in_order.sort();
+    let names: Vec<String> = runs_in_order.into_iter().map(|(_, n)| n).collect();
+    let mut expected = Vec::new();
+    for round in 1..=3 {
+        for q in ["agg_status_codes", "filter_one_day", "sort_top_latency"] {
+            let sides = if round % 2 == 1 {
+                ["base", "new"]
+            } else {
+                ["new", "base"]
+            };
+            for side in sides {
+                expected.push(format!("{side}-r{round:02}-{q}.json"));
+            }
+        }
+    }
+    assert_eq!(names, expected);
+
     let json = tmp.path().join("cal.json");
     let mut args = vec!["calibrate"];
     args.extend(runs.iter().map(|r| r.to_str().unwrap()));
@@ -211,4 +239,64 @@ fn calibrate_reports_false_alarms_and_detectable_effects() {
     let o = bench_runner(&["calibrate", tmp.path().join("missing").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("missing"), "{}", text(&o.stderr));
+}
+
+/// `--base REV`: the revision is resolved in this checkout and its binary looked up in the
+/// per-commit cache of the target directory, where a kept one is reused rather than rebuilt.
+/// (The worktree build itself runs in CI's own gate, which builds BASE = HEAD~1.)
+#[test]
+fn gate_base_rev_resolves_the_commit_and_reuses_its_kept_binary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = generate(&tmp.path().join("data"), 100_000, 1, 50_000);
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .unwrap();
+    let head = text(&head.stdout).trim().to_string();
+    assert_eq!(head.len(), 40, "the tests run in a git checkout");
+    let target = tmp.path().join("target");
+    let kept = target
+        .join("logbench-gate")
+        .join(&head)
+        .join("bench-runner");
+    std::fs::create_dir_all(kept.parent().unwrap()).unwrap();
+    std::fs::copy(BIN, &kept).unwrap();
+    let out = tmp.path().join("gate");
+    let o = bench_runner(&[
+        "gate",
+        "--base",
+        "HEAD",
+        "--new-bin",
+        BIN,
+        "--target-dir",
+        target.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--query",
+        "agg_status_codes",
+        "--rounds",
+        "2",
+        "--iterations",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = text(&o.stderr);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{err}");
+    assert!(err.contains(&format!("BASE is HEAD = {head}")), "{err}");
+    assert!(err.contains(&format!("BASE {head}: reusing")), "{err}");
+    assert!(out.join("comparison.json").is_file());
+    // Without --queries both sides ran this build's built-in workload, written out once.
+    assert!(out.join("workload/agg_status_codes.sql").is_file());
+
+    // A revision that does not exist: one line, exit 2.
+    let o = bench_runner(&[
+        "gate",
+        "--base",
+        "no-such-rev",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stderr).lines().count(), 1, "{}", text(&o.stderr));
 }

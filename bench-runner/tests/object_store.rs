@@ -51,6 +51,8 @@ fn install_tools() -> PathBuf {
 struct S3Server {
     child: Child,
     port: u16,
+    /// Everything the runs against it printed, stdout and stderr.
+    streams: std::cell::RefCell<String>,
 }
 
 impl S3Server {
@@ -67,7 +69,11 @@ impl S3Server {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let server = S3Server { child, port };
+        let server = S3Server {
+            child,
+            port,
+            streams: Default::default(),
+        };
         // Ready when it answers S3's ListBuckets.
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -105,7 +111,8 @@ impl S3Server {
         for v in AWS_SETTINGS {
             cmd.env_remove(v);
         }
-        cmd.args(args)
+        let o = cmd
+            .args(args)
             .env("AWS_ENDPOINT", format!("http://127.0.0.1:{}", self.port))
             .env("AWS_ALLOW_HTTP", "true")
             .env("AWS_REGION", "us-east-1")
@@ -113,7 +120,11 @@ impl S3Server {
             .env("AWS_SECRET_ACCESS_KEY", SECRET)
             .stdin(Stdio::null())
             .output()
-            .unwrap()
+            .unwrap();
+        let mut streams = self.streams.borrow_mut();
+        streams.push_str(&text(&o.stdout));
+        streams.push_str(&text(&o.stderr));
+        o
     }
 }
 
@@ -166,7 +177,18 @@ fn a_dataset_in_an_s3_bucket_gives_the_answers_of_the_same_files_on_disk() {
     assert!(out.contains("nothing copied"), "{out}");
 
     // The same workload on the files on disk and in the bucket, DataFusion and a Ballista
-    // cluster started for the run (its processes inherit the S3 settings).
+    // cluster started with the S3 settings in its processes' environment.
+    let state = tmp.path().join("cluster");
+    let up = s3.bench_runner(&[
+        "cluster",
+        "up",
+        "--executors",
+        "2",
+        "--state-dir",
+        state.to_str().unwrap(),
+    ]);
+    let _cluster = ClusterGuard::adopt(&state);
+    ok(&up);
     let run = |location: &str, name: &str| -> RunResult {
         let file = tmp.path().join(name);
         let o = s3.bench_runner(&[
@@ -175,10 +197,8 @@ fn a_dataset_in_an_s3_bucket_gives_the_answers_of_the_same_files_on_disk() {
             location,
             "--engine",
             "datafusion,ballista",
-            "--executors",
-            "2",
             "--cluster-state-dir",
-            tmp.path().join("no-cluster").to_str().unwrap(),
+            state.to_str().unwrap(),
             "--queries",
             queries_s,
             "--iterations",
@@ -205,9 +225,6 @@ fn a_dataset_in_an_s3_bucket_gives_the_answers_of_the_same_files_on_disk() {
         assert_eq!(remote.engines[e].table_rows, 300_000);
         assert_eq!(answers(&remote, e), answers(&local, e));
     }
-    // The credentials are in no result file.
-    let json = std::fs::read_to_string(tmp.path().join("s3.json")).unwrap();
-    assert!(!json.contains(SECRET));
 
     // A different dataset over the same prefix: the stale file is removed (a table over the
     // prefix would read it), and the run sees the new dataset only.
@@ -247,6 +264,40 @@ fn a_dataset_in_an_s3_bucket_gives_the_answers_of_the_same_files_on_disk() {
         (100_000, 100_000)
     );
     assert!(r.dataset.digests_verified);
+
+    // The credentials are in nothing the runs left: result files, the cluster's logs and
+    // per-job event logs (still there: the cluster runs), the datasets, and every line the
+    // runs printed.
+    let mut files = 0;
+    let mut stack = vec![tmp.path().to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                assert!(
+                    !bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
+                    "the secret is in {}",
+                    p.display()
+                );
+                files += 1;
+            }
+        }
+    }
+    let logs = std::fs::read_dir(&state).unwrap().flatten().count();
+    assert!(files > 10 && logs > 0, "{files} files looked at");
+    assert!(
+        state.join("events").is_dir(),
+        "the event logs were looked at"
+    );
+    let streams = s3.streams.borrow();
+    assert!(
+        streams.contains("upload: 3 files"),
+        "the streams were captured"
+    );
+    assert!(!streams.contains(SECRET), "the secret was printed");
 }
 
 #[test]
@@ -331,5 +382,141 @@ fn a_prefix_without_a_dataset_or_a_bad_url_is_a_one_line_error() {
         text(&o.stderr).contains("not an s3://bucket/prefix URL"),
         "{}",
         text(&o.stderr)
+    );
+}
+
+impl S3Server {
+    /// The keys under `prefix` in `bucket` (ListObjectsV2, unsigned: moto accepts it).
+    fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
+        let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) else {
+            return Vec::new();
+        };
+        let _ = write!(
+            s,
+            "GET /{bucket}?list-type=2&prefix={prefix} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
+            self.port
+        );
+        let mut reply = String::new();
+        let _ = s.read_to_string(&mut reply);
+        reply
+            .split("<Key>")
+            .skip(1)
+            .filter_map(|k| k.split("</Key>").next().map(str::to_string))
+            .collect()
+    }
+}
+
+#[test]
+fn an_interrupted_upload_never_looks_like_a_dataset_and_a_second_one_completes_it() {
+    let s3 = S3Server::start();
+    assert_eq!(s3.request("PUT", "/logbench").unwrap(), 200, "CreateBucket");
+    let tmp = tempfile::tempdir().unwrap();
+    let first = generate(&tmp.path().join("first"), 100_000, 2, 50_000);
+    let second = generate(&tmp.path().join("second"), 3_000_000, 6, 250_000);
+    ok(&s3.bench_runner(&[
+        "upload",
+        "--data",
+        first.to_str().unwrap(),
+        "--to",
+        "s3://logbench/logs",
+    ]));
+    assert!(
+        s3.keys("logbench", "logs/")
+            .contains(&"logs/manifest.json".to_string())
+    );
+
+    // Replace it with a bigger dataset, and SIGKILL the upload once it has begun (the old
+    // manifest is deleted first).
+    let mut cmd = Command::new(BIN);
+    for v in AWS_SETTINGS {
+        cmd.env_remove(v);
+    }
+    let mut child = cmd
+        .args([
+            "upload",
+            "--data",
+            second.to_str().unwrap(),
+            "--to",
+            "s3://logbench/logs",
+        ])
+        .env("AWS_ENDPOINT", format!("http://127.0.0.1:{}", s3.port))
+        .env("AWS_ALLOW_HTTP", "true")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "logbench")
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while s3
+        .keys("logbench", "logs/")
+        .contains(&"logs/manifest.json".to_string())
+    {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the upload ended before it could be killed"
+        );
+        assert!(Instant::now() < deadline, "the upload never began");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !s3.keys("logbench", "logs/")
+            .contains(&"logs/manifest.json".to_string()),
+        "killed mid-way: no manifest"
+    );
+
+    // Half copied, the prefix is refused, not read.
+    let o = s3.bench_runner(&[
+        "run",
+        "--data",
+        "s3://logbench/logs",
+        "--query",
+        "agg_status_codes",
+        "--out",
+        tmp.path().join("never.json").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("has no manifest.json"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(!tmp.path().join("never.json").exists());
+
+    // Uploading again completes it: every file and the manifest, and a run reads 3M rows.
+    ok(&s3.bench_runner(&[
+        "upload",
+        "--data",
+        second.to_str().unwrap(),
+        "--to",
+        "s3://logbench/logs",
+    ]));
+    let mut keys = s3.keys("logbench", "logs/");
+    keys.sort();
+    assert_eq!(keys.len(), 7, "{keys:?}");
+    let out = tmp.path().join("r.json");
+    ok(&s3.bench_runner(&[
+        "run",
+        "--data",
+        "s3://logbench/logs",
+        "--query",
+        "agg_status_codes",
+        "--iterations",
+        "1",
+        "--warmup",
+        "0",
+        "--quiet",
+        "--verify-digests",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    let r = RunResult::read(&out).unwrap();
+    assert_eq!(
+        (r.dataset.rows, r.engines[0].table_rows),
+        (3_000_000, 3_000_000)
     );
 }

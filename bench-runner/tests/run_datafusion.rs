@@ -150,6 +150,14 @@ fn a_broken_query_is_recorded_and_the_others_still_run() {
         "a failed query makes the exit code 1: {}",
         text(&o.stderr)
     );
+    // The summary shows a failed query's missing timings as dashes, never NaN.
+    let summary = text(&o.stdout);
+    assert!(!summary.contains("NaN"), "{summary}");
+    let broken = summary.lines().find(|l| l.contains("a_broken")).unwrap();
+    assert!(
+        broken.contains(" - ") && broken.contains("FAILED"),
+        "{broken}"
+    );
     let r = RunResult::read(&out).unwrap();
     r.validate().unwrap();
     let q = &r.engines[0].queries;
@@ -250,17 +258,126 @@ fn settings_are_applied_recorded_and_checked() {
     );
     assert_eq!(r.engines[0].queries.len(), 1);
 
+    // Refused in one line before anything runs or is written: an unknown key, a value that
+    // does not parse, and a 0 that DataFusion would silently replace by the CPU count.
+    for (setting, says) in [
+        ("datafusion.nope=1", "datafusion.nope"),
+        ("datafusion.execution.batch_size=many", "batch_size=many"),
+        (
+            "datafusion.execution.target_partitions=0",
+            "must be at least 1",
+        ),
+    ] {
+        let refused = tmp.path().join("refused.json");
+        let o = bench_runner(&[
+            "run",
+            "--data",
+            dataset().to_str().unwrap(),
+            "--set",
+            setting,
+            "--out",
+            refused.to_str().unwrap(),
+        ]);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{setting}: {err}");
+        assert_eq!(err.lines().count(), 1, "{setting}: {err}");
+        assert!(err.contains(says), "{setting}: {err}");
+        assert!(!refused.exists(), "{setting}: no result file");
+    }
+}
+
+/// A copy of the shared dataset in `dir`.
+fn copy_dataset(dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    for entry in std::fs::read_dir(dataset()).unwrap() {
+        let p = entry.unwrap().path();
+        std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
+    }
+    dir.to_path_buf()
+}
+
+#[test]
+fn verify_digests_refuses_a_file_changed_in_place() {
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = copy_dataset(&tmp.path().join("logs"));
+    // One byte changed inside a part file: same name, same size, so only the digest tells.
+    let part = copy.join("part-00001.parquet");
+    let mut bytes = std::fs::read(&part).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    std::fs::write(&part, &bytes).unwrap();
+    let out = tmp.path().join("r.json");
     let o = bench_runner(&[
         "run",
         "--data",
-        "/nonexistent",
-        "--set",
-        "datafusion.nope=1",
+        copy.to_str().unwrap(),
+        "--query",
+        "agg_status_codes",
+        "--verify-digests",
+        "--out",
+        out.to_str().unwrap(),
     ]);
-    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        text(&o.stderr).contains("datafusion.nope"),
-        "{}",
-        text(&o.stderr)
+        err.contains("part-00001.parquet has SHA-256") && err.contains("manifest says"),
+        "{err}"
     );
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_memory_limit_is_recorded_and_binds_the_pool() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |name: &str, limit: Option<&str>| -> RunResult {
+        let out = tmp.path().join(name);
+        let mut args = vec![
+            "run",
+            "--data",
+            dataset().to_str().unwrap(),
+            "--query",
+            "agg_distinct_users",
+            "--iterations",
+            "2",
+            "--warmup",
+            "0",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if let Some(l) = limit {
+            args.extend(["--memory-limit", l]);
+        }
+        let o = bench_runner(&args);
+        assert!(
+            matches!(o.status.code(), Some(0 | 1)),
+            "{}",
+            text(&o.stderr)
+        );
+        RunResult::read(&out).unwrap()
+    };
+    let free = run("free.json", None);
+    let q = &free.engines[0].queries[0];
+    assert_eq!(q.status, Status::Ok);
+    let unbounded_peak = q.resources.peak_memory_pool_bytes.unwrap();
+    assert_eq!(free.engines[0].engine.memory_limit, None);
+
+    // A quarter of what the query reserved unbounded: recorded, and never exceeded.
+    let limit = (unbounded_peak / 4).max(1);
+    let bound = run("bound.json", Some(&limit.to_string()));
+    assert_eq!(bound.engines[0].engine.memory_limit, Some(limit));
+    let q = &bound.engines[0].queries[0];
+    match q.status {
+        // Within the limit: by spilling, with the same answer.
+        Status::Ok => {
+            assert!(q.resources.peak_memory_pool_bytes.unwrap() <= limit);
+            assert_eq!(q.answer, free.engines[0].queries[0].answer);
+        }
+        // Or refused by the pool, saying so.
+        Status::Failed => {
+            let e = q.error.as_deref().unwrap_or_default();
+            assert!(e.contains("Resources exhausted"), "{e}");
+        }
+    }
 }

@@ -18,6 +18,13 @@ pub fn parse_args<P: clap::Parser>(tool: &str) -> Result<P, ExitCode> {
     }
 }
 
+/// `text` on one line, runs of whitespace (line breaks included) as one space: for errors
+/// from libraries whose messages span lines (DataFusion's "caused by" chains, XML from object
+/// stores).
+pub fn single_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// The first line of a (possibly multi-line) error message, without a leading `error: `.
 pub fn one_line(text: &str) -> &str {
     let line = text.lines().next().unwrap_or("invalid arguments");

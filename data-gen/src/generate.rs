@@ -116,20 +116,13 @@ pub fn preflight(req: &Request) -> Result<Layout> {
             return Err(Error::OutputNotEmpty(out.clone()));
         }
     }
-    std::fs::create_dir_all(out).map_err(|e| Error::OutputNotWritable {
-        path: out.clone(),
-        source: e,
-    })?;
-    // Prove we can create files there before promising anything.
-    let probe = out.join(format!(".data-gen-probe{TMP_SUFFIX}"));
-    std::fs::write(&probe, b"").map_err(|e| Error::OutputNotWritable {
-        path: out.clone(),
-        source: e,
-    })?;
-    let _ = std::fs::remove_file(&probe);
-
+    // Free space first, on the nearest folder that exists, so a refusal creates nothing.
+    let existing = out
+        .ancestors()
+        .find(|a| !a.as_os_str().is_empty() && a.is_dir())
+        .unwrap_or(Path::new("."));
     let needed = estimated_bytes(req.rows, req.compression);
-    let available = available_bytes(out)?;
+    let available = available_bytes(existing)?;
     // Files being replaced free their space as they are overwritten.
     let reclaimable = if req.force {
         existing_dataset_bytes(out)
@@ -143,6 +136,27 @@ pub fn preflight(req: &Request) -> Result<Layout> {
             available,
         });
     }
+    // The first folder of the chain that is not there yet: removed again if `out` turns out
+    // not to be writable.
+    let created = out
+        .ancestors()
+        .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+        .last()
+        .map(Path::to_path_buf);
+    let unwritable = |e: std::io::Error| {
+        if let Some(c) = &created {
+            let _ = std::fs::remove_dir_all(c);
+        }
+        Error::OutputNotWritable {
+            path: out.clone(),
+            source: e,
+        }
+    };
+    std::fs::create_dir_all(out).map_err(unwritable)?;
+    // Prove we can create files there before promising anything.
+    let probe = out.join(format!(".data-gen-probe{TMP_SUFFIX}"));
+    std::fs::write(&probe, b"").map_err(unwritable)?;
+    let _ = std::fs::remove_file(&probe);
     Ok(layout)
 }
 
@@ -162,6 +176,19 @@ fn available_bytes(dir: &Path) -> Result<u64> {
         ),
     })?;
     Ok(st.blocks_available() as u64 * st.fragment_size() as u64)
+}
+
+/// Entries of `dir` that no data-gen dataset writes (sorted; empty when `dir` is missing).
+pub fn foreign_entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !is_ours(n))
+        .collect();
+    v.sort();
+    v
 }
 
 fn is_ours(name: &str) -> bool {

@@ -38,8 +38,9 @@ struct Cli {
     #[arg(long)]
     force: bool,
     /// Keep a dataset already in --out when its manifest records these settings (rows, files,
-    /// seed, codec, row-group size, data version) and its files match the manifest; otherwise
-    /// generate, replacing what is there
+    /// seed, codec, row-group size, data version) and its files match the manifest's names and
+    /// sizes; otherwise generate, replacing the dataset there (refused if the folder holds
+    /// other files)
     #[arg(long, conflicts_with_all = ["force", "only_file"])]
     reuse: bool,
     /// Regenerate only part N (byte-identical to that file of a full run); writes no manifest.
@@ -93,6 +94,16 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             Err(why) => {
+                // --reuse replaces a dataset, never generates beside someone else's files.
+                let foreign = data_gen::generate::foreign_entries(&cli.out);
+                if !foreign.is_empty() {
+                    return fail(&data_gen::Error::InvalidArgument(format!(
+                        "--reuse: {} holds files that are not a data-gen dataset ({}); \
+                         choose an empty or dataset folder",
+                        cli.out.display(),
+                        foreign.join(", ")
+                    )));
+                }
                 if !cli.quiet {
                     eprintln!("data-gen: generating {}: {why}", cli.out.display());
                 }

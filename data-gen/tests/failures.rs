@@ -81,10 +81,23 @@ fn bad_arguments_are_refused_before_anything_is_written() {
         ],
         "brotli",
     );
-    // Far more rows than this disk holds: refused by the free-space estimate, nothing written.
+    // Far more rows than this disk holds: refused by the free-space estimate, nothing written,
+    // not even the folders leading to --out.
+    let chain = tmp.path().join("a").join("b").join("out");
     refused(
-        &["--rows", "10000G", "--files", "1", "--out", o],
+        &[
+            "--rows",
+            "10000G",
+            "--files",
+            "1",
+            "--out",
+            chain.to_str().unwrap(),
+        ],
         "not enough free disk",
+    );
+    assert!(
+        !tmp.path().join("a").exists(),
+        "no folder made for a refusal"
     );
     assert!(
         entries(&out).is_empty(),
@@ -244,58 +257,84 @@ fn a_failure_mid_run_leaves_only_complete_files_under_final_names() {
     }
 }
 
-#[test]
-fn a_killed_run_never_leaves_an_incomplete_final_named_file() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("ds");
-    // Big enough to be mid-write when killed: 3 files of 4M rows.
+/// When to kill: a test on the names in the output folder.
+type Ready<'a> = &'a dyn Fn(&[String]) -> bool;
+
+/// SIGKILLs a `data-gen` writing `args` into `dir` once `ready` holds for the names in `dir`
+/// (polled, bounded); returns the names left behind.
+fn kill_when(dir: &Path, args: &[&str], ready: Ready) -> Vec<String> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_data-gen"))
-        .args([
-            "--rows",
-            "12M",
-            "--files",
-            "3",
-            "--threads",
-            "2",
-            "--quiet",
-            "--out",
-        ])
-        .arg(&dir)
+        .args(args)
+        .arg("--out")
+        .arg(dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Wait (bounded) for a file to be in progress, then SIGKILL: no chance to clean up.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        if entries(&dir).iter().any(|n| n.ends_with(".parquet.tmp")) {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no temporary file appeared"
-        );
+    while !ready(&entries(dir)) {
+        assert!(std::time::Instant::now() < deadline, "never ready");
         assert!(
             child.try_wait().unwrap().is_none(),
             "finished before it could be interrupted"
         );
-        std::thread::sleep(std::time::Duration::from_millis(5));
+        std::thread::sleep(std::time::Duration::from_millis(2));
     }
+    // SIGKILL: no chance to clean up.
     child.kill().unwrap();
     child.wait().unwrap();
-    let names = entries(&dir);
-    assert!(!names.contains(&"manifest.json".to_string()), "{names:?}");
-    let layout = Layout::new(12_000_000, 3, 1 << 20).unwrap();
-    for name in names.iter().filter(|n| n.ends_with(".parquet")) {
-        let idx: usize = name[5..10].parse().unwrap();
-        let reader = SerializedFileReader::new(std::fs::File::open(dir.join(name)).unwrap())
-            .unwrap_or_else(|e| panic!("{name} is a final-named partial file: {e}"));
-        assert_eq!(
-            reader.metadata().file_metadata().num_rows() as u64,
-            layout.file_rows(idx)
+    entries(dir)
+}
+
+#[test]
+fn a_killed_run_never_leaves_an_incomplete_final_named_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    // 6 files of 2M rows: long enough to be killed at each moment below.
+    let args = ["--rows", "12M", "--files", "6", "--threads", "2", "--quiet"];
+    let reference = tmp.path().join("reference");
+    let done = Command::new(env!("CARGO_BIN_EXE_data-gen"))
+        .args(args)
+        .arg("--out")
+        .arg(&reference)
+        .output()
+        .unwrap();
+    assert!(done.status.success());
+    let sha = |p: &Path| data_gen::manifest::sha256_file(p).unwrap();
+    let finals = |names: &[String]| names.iter().filter(|n| n.ends_with(".parquet")).count();
+
+    // Killed: while the first file is being written; after one file was renamed; after three.
+    let moments: [(&str, usize, Ready); 3] = [
+        ("first file in progress", 0, &|n: &[String]| {
+            n.iter().any(|n| n.ends_with(".parquet.tmp"))
+        }),
+        ("after the first rename", 1, &|n: &[String]| finals(n) >= 1),
+        ("after three renames", 3, &|n: &[String]| finals(n) >= 3),
+    ];
+    for (k, (moment, at_least, ready)) in moments.into_iter().enumerate() {
+        let dir = tmp.path().join(format!("killed-{k}"));
+        let names = kill_when(&dir, &args, ready);
+        assert!(
+            !names.contains(&"manifest.json".to_string()),
+            "{moment}: {names:?}"
         );
+        let complete: Vec<&String> = names.iter().filter(|n| n.ends_with(".parquet")).collect();
+        assert!(complete.len() >= at_least, "{moment}: {names:?}");
+        assert!(
+            complete.len() < 6,
+            "{moment}: the run was not interrupted: {names:?}"
+        );
+        // Every final-named file is byte-for-byte the reference run's.
+        for name in complete {
+            assert_eq!(
+                sha(&dir.join(name)),
+                sha(&reference.join(name)),
+                "{moment}: {name} is final-named but not the complete file"
+            );
+        }
     }
-    // The leftover temporary file blocks a plain rerun but --force cleans it up.
+
+    // A leftover temporary file blocks a plain rerun but --force cleans it up.
+    let dir = tmp.path().join("killed-0");
     let out = data_gen(&[
         "--rows",
         "3000",
@@ -316,4 +355,82 @@ fn a_killed_run_never_leaves_an_incomplete_final_named_file() {
             "part-00002.parquet"
         ]
     );
+}
+
+#[test]
+fn reuse_keeps_a_matching_dataset_and_regenerates_anything_else_but_foreign_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("logs");
+    let o = out.to_str().unwrap();
+    let args = |rows: &'static str| {
+        vec![
+            "--rows",
+            rows,
+            "--files",
+            "2",
+            "--row-group-rows",
+            "2000",
+            "--out",
+            o,
+            "--reuse",
+        ]
+    };
+    let stamp = |name: &str| {
+        std::fs::metadata(out.join(name))
+            .unwrap()
+            .modified()
+            .unwrap()
+    };
+    let rows_in_manifest = || data_gen::Manifest::read(&out).unwrap().rows;
+
+    // Nothing there: generated.
+    let first = data_gen(&args("10000"));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let before = (stamp("part-00000.parquet"), stamp("manifest.json"));
+
+    // The same settings and intact files: kept, nothing rewritten.
+    let again = data_gen(&args("10000"));
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("reusing"));
+    assert_eq!(
+        (stamp("part-00000.parquet"), stamp("manifest.json")),
+        before
+    );
+
+    // A truncated file (reuse checks names and sizes; `bench-runner run --verify-digests`
+    // checks contents): generated again, and the files match the manifest afterwards.
+    let part = out.join("part-00001.parquet");
+    let bytes = std::fs::read(&part).unwrap();
+    std::fs::write(&part, &bytes[..bytes.len() - 1]).unwrap();
+    assert!(data_gen(&args("10000")).status.success());
+    data_gen::Manifest::read(&out)
+        .unwrap()
+        .verify(&out, true)
+        .unwrap();
+
+    // Other settings: replaced.
+    assert!(data_gen(&args("12000")).status.success());
+    assert_eq!(rows_in_manifest(), 12000);
+
+    // A folder with someone else's files: refused in one line, nothing touched.
+    let other = tmp.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("notes.txt"), b"mine").unwrap();
+    refused(
+        &[
+            "--rows",
+            "10000",
+            "--files",
+            "2",
+            "--out",
+            other.to_str().unwrap(),
+            "--reuse",
+        ],
+        "not a data-gen dataset (notes.txt)",
+    );
+    assert_eq!(entries(&other), ["notes.txt"]);
 }

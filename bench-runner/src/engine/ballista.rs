@@ -57,12 +57,7 @@ impl BallistaEngine {
         event_log_dir: Option<PathBuf>,
     ) -> Result<Self> {
         let mut config = SessionConfig::new_with_ballista();
-        for (k, v) in settings {
-            config
-                .options_mut()
-                .set(k, v)
-                .map_err(|e| Error::Config(format!("--set {k}={v}: {e}")))?;
-        }
+        super::apply_settings(&mut config, settings)?;
         match rest::get(scheduler, "/healthz", CONNECT_TIMEOUT).await {
             Ok((200, _)) => {}
             Ok((code, body)) => {

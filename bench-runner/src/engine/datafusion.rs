@@ -26,12 +26,7 @@ impl DataFusionEngine {
     /// A session with DataFusion's defaults, then `settings` applied in order.
     pub fn new(settings: &[(String, String)], memory_limit: Option<usize>) -> Result<Self> {
         let mut config = SessionConfig::new();
-        for (k, v) in settings {
-            config
-                .options_mut()
-                .set(k, v)
-                .map_err(|e| Error::Config(format!("--set {k}={v}: {e}")))?;
-        }
+        super::apply_settings(&mut config, settings)?;
         let pool = Arc::new(PeakMemoryPool::new(memory_limit));
         let runtime = store::runtime(RuntimeEnvBuilder::new().with_memory_pool(pool.clone()))?;
         Ok(Self {

@@ -180,6 +180,35 @@ pub fn changed_settings(
         .collect()
 }
 
+/// Settings DataFusion accepts as 0 and silently replaces (target partitions by the CPU count):
+/// a benchmark must run what it was told, so 0 is refused.
+const AT_LEAST_ONE: [&str; 3] = [
+    "datafusion.execution.target_partitions",
+    "datafusion.execution.batch_size",
+    "datafusion.execution.planning_concurrency",
+];
+
+/// Applies `settings` in order to `config`; a refusal is one line naming the setting.
+pub fn apply_settings(
+    config: &mut ::datafusion::prelude::SessionConfig,
+    settings: &[(String, String)],
+) -> Result<()> {
+    for (k, v) in settings {
+        if AT_LEAST_ONE.contains(&k.as_str()) && v.parse::<u64>() == Ok(0) {
+            return Err(crate::error::Error::Config(format!(
+                "--set {k}={v}: must be at least 1 (DataFusion would silently use a default instead)"
+            )));
+        }
+        config.options_mut().set(k, v).map_err(|e| {
+            crate::error::Error::Config(format!(
+                "--set {k}={v}: {}",
+                logbench_common::cli::single_line(&e.to_string())
+            ))
+        })?;
+    }
+    Ok(())
+}
+
 /// Parses `key=value` settings; a missing `=` is an error naming the setting.
 pub fn parse_settings(raw: &[String]) -> Result<Vec<(String, String)>> {
     raw.iter()

@@ -68,17 +68,23 @@ impl ClusterGuard {
         let mut args = vec!["cluster", "up", "--state-dir", dir.to_str().unwrap()];
         args.extend_from_slice(extra);
         let o = bench_runner(&args);
-        let mut guard = ClusterGuard {
-            dir: dir.to_path_buf(),
-            pids: Vec::new(),
-        };
-        guard.remember();
+        let guard = Self::adopt(dir);
         ok(&o);
         assert!(
             text(&o.stdout).trim().starts_with("df://127.0.0.1:"),
             "prints the scheduler address: {}",
             text(&o.stdout)
         );
+        guard
+    }
+
+    /// Guards a cluster that something else started with its state in `dir`.
+    pub fn adopt(dir: &Path) -> Self {
+        let mut guard = ClusterGuard {
+            dir: dir.to_path_buf(),
+            pids: Vec::new(),
+        };
+        guard.remember();
         guard
     }
 

@@ -1,0 +1,143 @@
+//! `bench-runner compare` on result files made to be slower, faster and unchanged, and on pairs
+//! it must refuse (other engines, datasets or workloads): verdicts and exit codes that are
+//! known in advance, so a comparison that always said "no change" would fail here.
+
+use std::path::{Path, PathBuf};
+
+use bench_runner::compare::{Comparison, Verdict};
+use bench_runner::histogram::{LatencySummary, new_histogram};
+use bench_runner::results::RunResult;
+
+mod common;
+use common::{bench_runner, text};
+
+/// A real run (DataFusion, 4 queries, 200k rows) from the report fixtures.
+fn fixture() -> RunResult {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report/df-200k.json");
+    RunResult::read(&p).unwrap()
+}
+
+/// `run` with each query's timings replaced by 30 known ones: its recorded median times
+/// `factor`, spread by ±2 %, so the verdict a comparison must reach is known in advance.
+fn timed(run: &RunResult, factor: f64) -> RunResult {
+    let mut r = run.clone();
+    for q in r.engines.iter_mut().flat_map(|e| e.queries.iter_mut()) {
+        let Some(l) = q.latency.as_ref() else {
+            continue;
+        };
+        let centre = l.p50 as f64 * factor;
+        let mut h = new_histogram();
+        for i in 0..30 {
+            let spread = 1.0 + 0.02 * ((i % 5) as f64 - 2.0) / 2.0;
+            h.record((centre * spread).round().max(1.0) as u64).unwrap();
+        }
+        q.latency = Some(LatencySummary::from_histogram(&h).unwrap());
+    }
+    r
+}
+
+fn write(dir: &Path, name: &str, r: &RunResult) -> PathBuf {
+    let p = dir.join(name);
+    r.write(&p).unwrap();
+    p
+}
+
+/// Runs `compare BASE NEW --json`; the exit code and the comparison.
+fn compare(dir: &Path, base: &Path, new: &Path) -> (Option<i32>, Comparison, String) {
+    let js = dir.join("c.json");
+    let _ = std::fs::remove_file(&js);
+    let o = bench_runner(&[
+        "compare",
+        base.to_str().unwrap(),
+        new.to_str().unwrap(),
+        "--json",
+        js.to_str().unwrap(),
+    ]);
+    let c = serde_json::from_str(&std::fs::read_to_string(&js).unwrap()).unwrap();
+    (o.status.code(), c, text(&o.stdout))
+}
+
+#[test]
+fn compare_calls_slower_faster_and_unchanged_files_what_they_are() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base_run = timed(&fixture(), 1.0);
+    let n = base_run.engines[0].queries.len();
+    let base = write(tmp.path(), "base.json", &base_run);
+
+    // Every query twice as slow: each one SLOWER, ratio near 2, exit 1.
+    let slow = write(tmp.path(), "slow.json", &timed(&fixture(), 2.0));
+    let (code, c, out) = compare(tmp.path(), &base, &slow);
+    assert_eq!(code, Some(1), "{out}");
+    assert_eq!(c.queries.len(), n);
+    for q in &c.queries {
+        assert_eq!(q.verdict, Verdict::Slower, "{}:\n{out}", q.query);
+        let r = q.ratio.unwrap();
+        assert!((1.9..2.1).contains(&r), "{}: ratio {r}", q.query);
+        assert!(
+            q.ci_low.unwrap() > 1.075,
+            "{}: interval above the noise band",
+            q.query
+        );
+    }
+    assert_eq!(c.regressions(), n);
+    assert!(out.contains("SLOWER"), "{out}");
+
+    // Twice as fast: each one faster, nothing regressed, exit 0.
+    let fast = write(tmp.path(), "fast.json", &timed(&fixture(), 0.5));
+    let (code, c, out) = compare(tmp.path(), &base, &fast);
+    assert_eq!(code, Some(0), "{out}");
+    for q in &c.queries {
+        assert_eq!(q.verdict, Verdict::Faster, "{}:\n{out}", q.query);
+        assert!(q.ci_high.unwrap() < 1.0, "{}", q.query);
+    }
+    assert_eq!(c.regressions(), 0);
+
+    // The same timings: no change, ratio 1, exit 0.
+    let same = write(tmp.path(), "same.json", &base_run);
+    let (code, c, out) = compare(tmp.path(), &base, &same);
+    assert_eq!(code, Some(0), "{out}");
+    for q in &c.queries {
+        assert_eq!(q.verdict, Verdict::NoChange, "{}:\n{out}", q.query);
+        assert_eq!(q.ratio, Some(1.0), "{}", q.query);
+    }
+
+    // 3 % slower, inside the 7.5 % noise band: no change, not a regression.
+    let slight = write(tmp.path(), "slight.json", &timed(&fixture(), 1.03));
+    let (code, c, out) = compare(tmp.path(), &base, &slight);
+    assert_eq!(code, Some(0), "{out}");
+    for q in &c.queries {
+        assert_eq!(q.verdict, Verdict::NoChange, "{}:\n{out}", q.query);
+    }
+}
+
+#[test]
+fn compare_refuses_other_engines_datasets_and_workloads_in_one_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base_run = fixture();
+    let base = write(tmp.path(), "base.json", &base_run);
+    let refused = |r: RunResult, name: &str, says: &str| {
+        let p = write(tmp.path(), name, &r);
+        let o = bench_runner(&["compare", base.to_str().unwrap(), p.to_str().unwrap()]);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+        assert_eq!(err.lines().count(), 1, "{name}: {err}");
+        assert!(err.contains(says), "{name}: {err}");
+        assert!(text(&o.stdout).is_empty(), "{name}: no verdicts printed");
+    };
+
+    let mut other_engine = base_run.clone();
+    other_engine.engines[0].engine.name = "ballista".into();
+    refused(other_engine, "engine.json", "different engines");
+
+    let mut other_data = base_run.clone();
+    other_data.dataset.manifest_sha256 = "f".repeat(64);
+    refused(other_data, "data.json", "different datasets");
+
+    let mut other_sql = base_run.clone();
+    other_sql.engines[0].queries[0].sql += " LIMIT 1";
+    refused(other_sql, "sql.json", "the SQL of");
+
+    let mut fewer = base_run.clone();
+    fewer.engines[0].queries.pop();
+    refused(fewer, "fewer.json", "only in BASE");
+}
