@@ -104,23 +104,26 @@ impl S3Server {
             .ok_or_else(|| std::io::Error::other(format!("no status line in {reply:?}")))
     }
 
-    /// `bench-runner ARGS` with this store's S3 settings in its environment (the cluster it
-    /// starts inherits them).
-    fn bench_runner(&self, args: &[&str]) -> Output {
+    /// `bench-runner ARGS` with this store's S3 settings (and no others) in its environment.
+    fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(BIN);
         for v in AWS_SETTINGS {
             cmd.env_remove(v);
         }
-        let o = cmd
-            .args(args)
+        cmd.args(args)
             .env("AWS_ENDPOINT", format!("http://127.0.0.1:{}", self.port))
             .env("AWS_ALLOW_HTTP", "true")
             .env("AWS_REGION", "us-east-1")
             .env("AWS_ACCESS_KEY_ID", "logbench")
             .env("AWS_SECRET_ACCESS_KEY", SECRET)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs [`Self::command`] to the end (a cluster it starts inherits the settings); what it
+    /// printed is kept in `streams`.
+    fn bench_runner(&self, args: &[&str]) -> Output {
+        let o = self.command(args).output().unwrap();
         let mut streams = self.streams.borrow_mut();
         streams.push_str(&text(&o.stdout));
         streams.push_str(&text(&o.stderr));
@@ -427,24 +430,14 @@ fn an_interrupted_upload_never_looks_like_a_dataset_and_a_second_one_completes_i
 
     // Replace it with a bigger dataset, and SIGKILL the upload once it has begun (the old
     // manifest is deleted first).
-    let mut cmd = Command::new(BIN);
-    for v in AWS_SETTINGS {
-        cmd.env_remove(v);
-    }
-    let mut child = cmd
-        .args([
+    let mut child = s3
+        .command(&[
             "upload",
             "--data",
             second.to_str().unwrap(),
             "--to",
             "s3://logbench/logs",
         ])
-        .env("AWS_ENDPOINT", format!("http://127.0.0.1:{}", s3.port))
-        .env("AWS_ALLOW_HTTP", "true")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "logbench")
-        .env("AWS_SECRET_ACCESS_KEY", SECRET)
-        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
