@@ -183,12 +183,7 @@ fn a_broken_query_is_recorded_and_the_others_still_run() {
 #[test]
 fn a_dataset_that_does_not_match_its_manifest_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    let copy = tmp.path().join("logs");
-    std::fs::create_dir(&copy).unwrap();
-    for entry in std::fs::read_dir(dataset()).unwrap() {
-        let p = entry.unwrap().path();
-        std::fs::copy(&p, copy.join(p.file_name().unwrap())).unwrap();
-    }
+    let copy = copy_dataset(&tmp.path().join("logs"));
     std::fs::remove_file(copy.join("part-00002.parquet")).unwrap();
     let o = bench_runner(&[
         "run",
