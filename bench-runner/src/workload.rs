@@ -94,7 +94,7 @@ pub fn builtin() -> Result<Vec<Query>> {
         let path = PathBuf::from(format!("{BUILTIN}:queries/{file}"));
         queries.push(Query::parse(file.trim_end_matches(".sql"), text, &path)?);
     }
-    Ok(queries)
+    checked(queries, &format!("the {BUILTIN} workload"))
 }
 
 /// The workload `--queries` names (a directory), or the built-in one; and how a result file
@@ -143,11 +143,13 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Query>> {
             .into_owned();
         queries.push(Query::parse(&stem, &text, &path)?);
     }
+    checked(queries, &dir.display().to_string())
+}
+
+/// A workload as parsed from `origin`, refused when it is empty or names two queries alike.
+fn checked(queries: Vec<Query>, origin: &str) -> Result<Vec<Query>> {
     if queries.is_empty() {
-        return Err(Error::Workload(format!(
-            "no *.sql files in {}",
-            dir.display()
-        )));
+        return Err(Error::Workload(format!("no *.sql files in {origin}")));
     }
     let mut names: Vec<&str> = queries.iter().map(|q| q.name.as_str()).collect();
     names.sort_unstable();
