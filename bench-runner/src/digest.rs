@@ -1,7 +1,9 @@
-//! Order-insensitive answer digests, comparable across iterations and engines.
+//! Answer digests, comparable across iterations and engines.
 //!
 //! Each row is hashed from normalised values, and the row hashes are combined with a wrapping
-//! sum and an XOR, so the digest ignores row order but not row multiplicity. Normalisation makes
+//! sum and an XOR, so the digest ignores row order but not row multiplicity. For a query whose
+//! outermost clause is `ORDER BY` the same row hashes are also chained in order (`ordered`), so
+//! that rows in another order give another ordered digest. Normalisation makes
 //! equal answers hash equally whatever their physical types:
 //! - integers of any width hash by value (an `Int32` 5 equals an `Int64` 5);
 //! - strings hash their bytes (`Utf8`, `LargeUtf8`, `Utf8View` and dictionaries agree);
@@ -29,6 +31,37 @@ pub struct AnswerDigest {
     pub rows: u64,
     /// 32 hex digits: the wrapping sum then the XOR of the row hashes.
     pub digest: String,
+    /// 16 hex digits: the row hashes chained in answer order; only for a query that fixes its
+    /// order (outermost `ORDER BY`), and only when every run gave the same order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ordered: Option<String>,
+}
+
+impl std::fmt::Display for AnswerDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} rows {}", self.rows, self.digest)?;
+        if let Some(o) = &self.ordered {
+            write!(f, " in order {o}")?;
+        }
+        Ok(())
+    }
+}
+
+impl AnswerDigest {
+    /// The same rows (order ignored), and the same order where both know it.
+    pub fn agrees(&self, other: &AnswerDigest) -> bool {
+        self.rows == other.rows
+            && self.digest == other.digest
+            && match (&self.ordered, &other.ordered) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            }
+    }
+
+    /// The same rows, order ignored.
+    pub fn same_rows(&self, other: &AnswerDigest) -> bool {
+        self.rows == other.rows && self.digest == other.digest
+    }
 }
 
 #[inline]
@@ -179,9 +212,19 @@ pub struct Digester {
     rows: u64,
     sum: u64,
     xor: u64,
+    /// The in-order chain, when the order counts.
+    chain: Option<u64>,
 }
 
 impl Digester {
+    /// A digester; `ordered` also chains the rows in order.
+    pub fn new(ordered: bool) -> Self {
+        Digester {
+            chain: ordered.then_some(0x6f72_6465_7265_6421),
+            ..Default::default()
+        }
+    }
+
     pub fn add(&mut self, batch: &RecordBatch) -> Result<()> {
         let n = batch.num_rows();
         let mut rows = vec![0x6c6f_6762_656e_6368u64; n];
@@ -194,6 +237,9 @@ impl Digester {
         for r in rows {
             self.sum = self.sum.wrapping_add(r);
             self.xor ^= r;
+            if let Some(c) = &mut self.chain {
+                *c = mix(c.rotate_left(17) ^ r);
+            }
         }
         self.rows += n as u64;
         Ok(())
@@ -203,13 +249,14 @@ impl Digester {
         AnswerDigest {
             rows: self.rows,
             digest: format!("{:016x}{:016x}", self.sum, self.xor),
+            ordered: self.chain.map(|c| format!("{c:016x}")),
         }
     }
 }
 
-/// The digest of a whole answer.
-pub fn digest(batches: &[RecordBatch]) -> Result<AnswerDigest> {
-    let mut d = Digester::default();
+/// The digest of a whole answer; `ordered` adds the in-order digest.
+pub fn digest(batches: &[RecordBatch], ordered: bool) -> Result<AnswerDigest> {
+    let mut d = Digester::new(ordered);
     for b in batches {
         d.add(b)?;
     }
@@ -241,20 +288,41 @@ mod tests {
             ("v", Arc::new(StringArray::from(vec!["y", "x"]))),
         ]);
         assert_eq!(
-            digest(std::slice::from_ref(&a)).unwrap(),
-            digest(&[b1, b2]).unwrap()
+            digest(std::slice::from_ref(&a), false).unwrap(),
+            digest(&[b1, b2], false).unwrap()
         );
         let swapped = batch(vec![
             ("k", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef),
             ("v", Arc::new(StringArray::from(vec!["y", "x", "z"]))),
         ]);
         assert_ne!(
-            digest(std::slice::from_ref(&a)).unwrap(),
-            digest(&[swapped]).unwrap()
+            digest(std::slice::from_ref(&a), false).unwrap(),
+            digest(&[swapped], false).unwrap()
         );
-        let duplicated = digest(&[a.clone(), a.clone()]).unwrap();
+        let duplicated = digest(&[a.clone(), a.clone()], false).unwrap();
         assert_eq!(duplicated.rows, 6);
-        assert_ne!(duplicated.digest, digest(&[a]).unwrap().digest);
+        assert_ne!(duplicated.digest, digest(&[a], false).unwrap().digest);
+    }
+
+    #[test]
+    fn the_ordered_digest_sees_row_order_and_only_when_asked() {
+        let rows = |k: Vec<i64>| batch(vec![("k", Arc::new(Int64Array::from(k)) as ArrayRef)]);
+        let a = digest(&[rows(vec![1, 2, 3])], true).unwrap();
+        // Split into batches differently: the same in-order chain.
+        let split = digest(&[rows(vec![1]), rows(vec![2, 3])], true).unwrap();
+        assert_eq!(a, split);
+        // Another order: the same rows, another ordered digest.
+        let b = digest(&[rows(vec![2, 1, 3])], true).unwrap();
+        assert!(a.same_rows(&b));
+        assert_ne!(a.ordered, b.ordered);
+        assert!(!a.agrees(&b));
+        // Without an order to check, the two agree, and none is recorded.
+        let plain = digest(&[rows(vec![2, 1, 3])], false).unwrap();
+        assert_eq!(plain.ordered, None);
+        assert!(a.agrees(&plain) && plain.agrees(&b));
+        // Different rows never agree, whatever the order.
+        let c = digest(&[rows(vec![1, 2, 4])], true).unwrap();
+        assert!(!a.agrees(&c) && !plain.agrees(&c));
     }
 
     #[test]
@@ -275,16 +343,23 @@ mod tests {
                 Arc::new(TimestampNanosecondArray::from(vec![1_000_000, 2_000_000])),
             ),
         ]);
-        assert_eq!(digest(&[narrow]).unwrap(), digest(&[wide]).unwrap());
+        assert_eq!(
+            digest(&[narrow], false).unwrap(),
+            digest(&[wide], false).unwrap()
+        );
     }
 
     #[test]
     fn floats_agree_to_seven_significant_digits() {
         let mk = |v: Vec<f64>| batch(vec![("f", Arc::new(Float64Array::from(v)) as ArrayRef)]);
-        let a = digest(&[mk(vec![0.1 + 0.2, 1e-300, 123_456.789_012_3, -0.0])]).unwrap();
-        let b = digest(&[mk(vec![0.3, 1e-300, 123_456.789_012_300_01, 0.0])]).unwrap();
+        let a = digest(
+            &[mk(vec![0.1 + 0.2, 1e-300, 123_456.789_012_3, -0.0])],
+            false,
+        )
+        .unwrap();
+        let b = digest(&[mk(vec![0.3, 1e-300, 123_456.789_012_300_01, 0.0])], false).unwrap();
         assert_eq!(a, b);
-        let c = digest(&[mk(vec![0.3, 1e-300, 123_457.789, 0.0])]).unwrap();
+        let c = digest(&[mk(vec![0.3, 1e-300, 123_457.789, 0.0])], false).unwrap();
         assert_ne!(a, c);
         assert_eq!(float(999.999_999_99), float(1000.0));
         assert_ne!(float(1.5), float(-1.5));
@@ -317,6 +392,9 @@ mod tests {
             "x",
             Arc::new(Int64Array::from(vec![Some(0), Some(0)])) as ArrayRef,
         )]);
-        assert_ne!(digest(&[with_null]).unwrap(), digest(&[without]).unwrap());
+        assert_ne!(
+            digest(&[with_null], false).unwrap(),
+            digest(&[without], false).unwrap()
+        );
     }
 }

@@ -93,7 +93,8 @@ pub struct QueryResult {
     pub warmup_runs: u32,
     /// The measured iterations.
     pub latency: Option<LatencySummary>,
-    /// Rows and order-insensitive digest of the answer (equal for every run that completed).
+    /// Rows and order-insensitive digest of the answer (equal for every run that completed),
+    /// and the in-order digest where the query fixes its order.
     pub answer: Option<AnswerDigest>,
     /// Digest of every completed run in order (cold, warm-ups, iterations), when they disagree.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -209,7 +210,8 @@ impl RunResult {
                 .any(|q| q.status == Status::Failed)
     }
 
-    /// Compares every query's answer across the engines that completed it.
+    /// Compares every query's answer across the engines that completed it: the rows, and their
+    /// order where the query fixes it and both engines recorded it.
     pub fn cross_check(engines: &[EngineRun]) -> Vec<AnswerMismatch> {
         let mut out = Vec::new();
         let Some(first) = engines.first() else {
@@ -226,9 +228,8 @@ impl RunResult {
                         .map(|a| (e.engine.name.clone(), a))
                 })
                 .collect();
-            let mut distinct: Vec<&AnswerDigest> = answers.values().collect();
-            distinct.dedup();
-            if distinct.len() > 1 {
+            let all: Vec<&AnswerDigest> = answers.values().collect();
+            if all.iter().any(|a| all.iter().any(|b| !a.agrees(b))) {
                 out.push(AnswerMismatch {
                     query: q.name.clone(),
                     answers,

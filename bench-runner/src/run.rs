@@ -92,7 +92,12 @@ pub async fn execute(plan: &Plan, progress: &mut Progress) -> Result<RunResult> 
             opts.warmup,
             opts.iterations
         ));
-        let measured = measure_all(engine.as_ref(), &queries, opts, progress).await;
+        // With more than one engine, each saves its answers in its own subdirectory.
+        let mut opts = opts.clone();
+        if kinds.len() > 1 {
+            opts.save_answers = opts.save_answers.map(|d| d.join(engine.name()));
+        }
+        let measured = measure_all(engine.as_ref(), &queries, &opts, progress).await;
         let mut config = engine.config();
         config.cluster = cluster;
         names.push(engine.name().to_string());

@@ -81,6 +81,7 @@ pub async fn measure_query(
     let mut result = failed(q, String::new(), Resources::default());
     result.plans = Some(plans);
     let mut digests: Vec<AnswerDigest> = Vec::new();
+    let ordered = q.fixes_order();
 
     // Cold: the first execution in this process.
     progress.step(&q.name, "cold", None);
@@ -93,7 +94,7 @@ pub async fn measure_query(
     };
     result.cold_us = Some(cold_us);
     progress.step(&q.name, "cold", Some(cold_us));
-    match digest(&answer) {
+    match digest(&answer, ordered) {
         Ok(d) => digests.push(d),
         Err(e) => {
             result.error = Some(format!("digest: {e}"));
@@ -111,7 +112,9 @@ pub async fn measure_query(
     for w in 0..opts.warmup {
         progress.step(&q.name, &format!("warm-up {}/{}", w + 1, opts.warmup), None);
         match timed_run(engine, &q.sql, opts.timeout).await {
-            Ok((answer, _)) => digests.push(digest(&answer).expect("digested once already")),
+            Ok((answer, _)) => {
+                digests.push(digest(&answer, ordered).expect("digested once already"))
+            }
             Err(e) => {
                 result.error = Some(format!("warm-up {}: {e}", w + 1));
                 return result;
@@ -135,7 +138,7 @@ pub async fn measure_query(
                     &format!("iteration {}/{}", i + 1, opts.iterations),
                     Some(us),
                 );
-                digests.push(digest(&answer).expect("digested once already"));
+                digests.push(digest(&answer, ordered).expect("digested once already"));
             }
             Err(e) => {
                 result.error = Some(format!("iteration {}: {e}", i + 1));
@@ -175,21 +178,28 @@ pub async fn measure_query(
             return result;
         }
     }
-    result.answer = Some(digests[0].clone());
-    if digests.iter().any(|d| d != &digests[0]) {
+    let mut answer = digests[0].clone();
+    if digests.iter().any(|d| !d.same_rows(&answer)) {
         result.error = Some(format!(
             "runs disagree: {} distinct answers over {} runs",
             {
                 let mut u = digests.clone();
                 u.sort_by(|a, b| a.digest.cmp(&b.digest).then(a.rows.cmp(&b.rows)));
-                u.dedup();
+                u.dedup_by(|a, b| a.same_rows(b));
                 u.len()
             },
             digests.len()
         ));
+        result.answer = Some(answer);
         result.disagreeing_digests = digests;
         return result;
     }
+    // The same rows in another order between runs: the ORDER BY leaves ties, so the order is
+    // not the query's to check and no ordered digest is recorded.
+    if digests.iter().any(|d| d.ordered != answer.ordered) {
+        answer.ordered = None;
+    }
+    result.answer = Some(answer);
     result.status = Status::Ok;
     result.error = None;
     result

@@ -80,7 +80,7 @@ pub fn to_terminal(r: &RunResult) -> String {
             m.query,
             m.answers
                 .iter()
-                .map(|(e, a)| format!("{e} {} rows {}", a.rows, a.digest))
+                .map(|(e, a)| format!("{e} {a}"))
                 .collect::<Vec<_>>()
                 .join(" vs ")
         );

@@ -55,6 +55,32 @@ fn cross_check_finds_exactly_the_query_whose_answer_differs() {
 }
 
 #[test]
+fn the_same_rows_in_another_order_are_a_mismatch_where_the_query_fixes_the_order() {
+    let mut run = fixture("df-ballista-200k.json");
+    let name = run.engines[0].queries[0].name.clone();
+    let set = |run: &mut RunResult, engine: usize, ordered: Option<&str>| {
+        run.engines[engine].queries[0]
+            .answer
+            .as_mut()
+            .unwrap()
+            .ordered = ordered.map(str::to_string);
+    };
+    // Both engines recorded the same order: no mismatch.
+    set(&mut run, 0, Some("00000000000000aa"));
+    set(&mut run, 1, Some("00000000000000aa"));
+    assert!(RunResult::cross_check(&run.engines).is_empty());
+    // The same rows (order-insensitive digests equal) in another order: a mismatch.
+    set(&mut run, 1, Some("00000000000000bb"));
+    let found = RunResult::cross_check(&run.engines);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].query, name);
+    // An engine that could not fix the order (ties ordered differently between its runs)
+    // leaves only the rows to compare.
+    set(&mut run, 1, None);
+    assert!(RunResult::cross_check(&run.engines).is_empty());
+}
+
+#[test]
 fn a_query_whose_answer_changes_between_runs_fails() {
     let tmp = tempfile::tempdir().unwrap();
     let data = generate(&tmp.path().join("data"), 20_000, 1, 10_000);

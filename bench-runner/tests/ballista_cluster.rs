@@ -262,25 +262,90 @@ fn an_unreachable_scheduler_is_a_clear_error_within_seconds() {
 }
 
 /// Which running job's event log holds `marker` and at least one finished task.
-fn running_job_with(events: &Path, marker: &str) -> bool {
+/// The jobs whose event log is still open (`<job>.eventlog.running`) and mentions `marker`.
+fn running_jobs_with(events: &Path, marker: &str) -> Vec<String> {
     std::fs::read_dir(events)
         .map(|rd| {
             rd.filter_map(|e| e.ok())
-                .filter(|e| {
-                    e.file_name()
-                        .to_string_lossy()
-                        .ends_with(".eventlog.running")
-                })
-                .any(|e| {
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    let job = name.strip_suffix(".eventlog.running")?.to_string();
                     let t = std::fs::read_to_string(e.path()).unwrap_or_default();
-                    t.contains(marker) && t.contains("\"TaskEnd\"")
+                    t.contains(marker).then_some(job)
                 })
+                .collect()
         })
-        .unwrap_or(false)
+        .unwrap_or_default()
+}
+
+/// A task of a job: (stage, task id).
+type Task = (u32, u32);
+
+/// The tasks of `job` an executor's log says it started ("Execute task : [TID job/stage.attempt/
+/// task.attempt]"), as (stage, task) pairs: those it finished, and those it did not.
+fn tasks_in_log(log: &Path, job: &str) -> (Vec<Task>, Vec<Task>) {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let prefix = format!("[TID {job}/");
+    let ids = |what: &str| -> Vec<Task> {
+        text.lines()
+            .filter(|l| l.contains(what))
+            .filter_map(|l| {
+                let rest = &l[l.find(&prefix)? + prefix.len()..];
+                let (stage, rest) = rest.split_once('.')?;
+                let (_, rest) = rest.split_once('/')?;
+                let (task, _) = rest.split_once('.')?;
+                Some((stage.parse().ok()?, task.parse().ok()?))
+            })
+            .collect()
+    };
+    let finished = ids("Finished task");
+    let unfinished = ids("Execute task")
+        .into_iter()
+        .filter(|t| !finished.contains(t))
+        .collect();
+    (finished, unfinished)
+}
+
+/// One task-end event of a job's event log.
+#[derive(Debug, serde::Deserialize)]
+struct TaskEndEvent {
+    stage_id: u32,
+    task_id: u32,
+    executor_id: String,
+    status: serde_json::Value,
+    launch_time: u64,
+}
+
+/// The task-end events of a finished job, and whether the job ended as succeeded.
+fn job_log(events: &Path, job: &str) -> (Vec<TaskEndEvent>, String) {
+    let text = std::fs::read_to_string(bench_runner::cluster::events::log_path(events, job))
+        .expect("the job's event log is closed once the job ends");
+    let mut tasks = Vec::new();
+    let mut end = String::new();
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        match v["ev"].as_str() {
+            Some("TaskEnd") => tasks.push(serde_json::from_value(v["data"].clone()).unwrap()),
+            Some("JobEnd") => end = v["data"].to_string(),
+            _ => {}
+        }
+    }
+    (tasks, end)
+}
+
+/// What the event log of an `agg_distinct_users` job holds (its EXPLAIN job's plan starts with
+/// `Explain`).
+const QUERY_JOB: &str = "\"logical_plan\":\"Sort: logs.region";
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
 }
 
 #[test]
-fn losing_an_executor_mid_query_is_survived_or_recorded_and_a_restarted_one_rejoins() {
+fn an_executor_killed_while_it_runs_tasks_is_survived_and_a_restarted_one_rejoins() {
     let data = generated("ballista-loss", 4_000_000, 8);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("c");
@@ -303,6 +368,7 @@ fn losing_an_executor_mid_query_is_survived_or_recorded_and_a_restarted_one_rejo
     );
     let state = guard.state();
     let victim = state.executors[1].clone();
+    let survivor = state.executors[0].id.clone();
 
     // The reference answer, from local DataFusion.
     let reference = tmp.path().join("df.json");
@@ -312,8 +378,6 @@ fn losing_an_executor_mid_query_is_survived_or_recorded_and_a_restarted_one_rejo
         "datafusion",
         "--data",
         data.to_str().unwrap(),
-        "--queries",
-        workload().to_str().unwrap(),
         "--query",
         "agg_distinct_users",
         "--iterations",
@@ -327,50 +391,54 @@ fn losing_an_executor_mid_query_is_survived_or_recorded_and_a_restarted_one_rejo
     let reference = RunResult::read(&reference).unwrap();
 
     let out = tmp.path().join("loss.json");
-    let run = ChildGuard(
+    let mut run = ChildGuard(
         Command::new(env!("CARGO_BIN_EXE_bench-runner"))
+            .args(["run", "--engine", "ballista", "--data"])
+            .arg(&data)
             .args([
-                "run",
-                "--engine",
-                "ballista",
-                "--data",
-                data.to_str().unwrap(),
-                "--queries",
-                workload().to_str().unwrap(),
                 "--query",
                 "agg_distinct_users",
                 "--query",
                 "agg_status_codes",
-                "--iterations",
-                "3",
-                "--warmup",
-                "0",
-                "--timeout",
-                "120",
-                "--quiet",
-                "--cluster-state-dir",
-                dir.to_str().unwrap(),
-                "--out",
-                out.to_str().unwrap(),
             ])
+            .args(["--iterations", "3", "--warmup", "0", "--timeout", "120"])
+            .args(["--quiet", "--cluster-state-dir"])
+            .arg(&dir)
+            .arg("--out")
+            .arg(&out)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap(),
     );
-    // SIGKILL one executor while a job of the distinct-count query is part-way done.
-    wait_until(
-        "a running multi-stage job",
-        Duration::from_secs(120),
-        || running_job_with(&state.event_log_dir, "user_id"),
-    );
+    // SIGKILL the victim at a moment its own log shows it, in a job of the distinct-count query
+    // (not the EXPLAIN job before it), with at least one task finished (its shuffle output is
+    // lost with it) and one started and not finished: the kill lands in the middle of its work.
+    let mut hit: Option<(String, Vec<Task>)> = None;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while hit.is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the victim never had a task finished and one running in the query's job"
+        );
+        for job in running_jobs_with(&state.event_log_dir, QUERY_JOB) {
+            let (finished, running) = tasks_in_log(&victim.log, &job);
+            if !finished.is_empty() && !running.is_empty() {
+                hit = Some((job, running));
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let (job, seen_running) = hit.unwrap();
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(victim.pid as i32),
         nix::sys::signal::Signal::SIGKILL,
     )
     .expect("the victim executor is ours to kill");
-    let mut run = run;
+    let killed_ms = now_ms();
+
     let deadline = Instant::now() + Duration::from_secs(300);
     let code = loop {
         if let Some(s) = run.0.try_wait().unwrap() {
@@ -390,38 +458,109 @@ fn losing_an_executor_mid_query_is_survived_or_recorded_and_a_restarted_one_rejo
         .unwrap()
         .read_to_string(&mut stderr)
         .unwrap();
-    assert!(matches!(code, Some(0) | Some(1)), "exit {code:?}: {stderr}");
+
+    // The victim's log, final now: it had finished tasks of the job, and had tasks running that
+    // never finished.
+    let (finished, interrupted) = tasks_in_log(&victim.log, &job);
+    assert!(
+        !finished.is_empty() && !interrupted.is_empty(),
+        "the kill landed mid-task: running a moment before it {seen_running:?}, finished {finished:?}, never finished {interrupted:?}"
+    );
+
+    // The query completed, every run with DataFusion's answer, and the run went on.
+    assert_eq!(code, Some(0), "{stderr}");
     let r = RunResult::read(&out).unwrap();
     r.validate().unwrap();
     let qs = &r.engines[0].queries;
-    assert_eq!(qs.len(), 2, "the run went on after the loss");
-    let hit = &qs[0];
-    match hit.status {
-        Status::Ok => assert_eq!(
-            hit.answer, reference.engines[0].queries[0].answer,
-            "completed on the survivor with the right answer"
-        ),
-        Status::Failed => assert!(hit.error.as_deref().is_some_and(|e| !e.is_empty())),
-    }
-    // What happened, for the README.
-    eprintln!(
-        "executor loss: {} -> {:?} {:?}; cold {:?} us; latency {:?}; jobs {:?}; run stderr: {stderr}",
-        hit.name,
-        hit.status,
-        hit.error,
-        hit.cold_us,
-        hit.latency.as_ref().map(|l| (l.min, l.max)),
-        hit.distributed.as_ref().map(|d| d
-            .jobs
-            .iter()
-            .map(|j| (j.scheduling_ms, j.execution_ms))
-            .collect::<Vec<_>>()),
+    assert_eq!(qs.len(), 2);
+    assert_eq!(qs[0].status, Status::Ok, "{:?}", qs[0].error);
+    assert!(
+        qs[0]
+            .answer
+            .as_ref()
+            .unwrap()
+            .agrees(reference.engines[0].queries[0].answer.as_ref().unwrap()),
+        "completed on the survivor with DataFusion's answer"
     );
-    assert_eq!(
-        qs[1].status,
-        Status::Ok,
-        "the next query runs: {:?}",
-        qs[1].error
+    assert_eq!(qs[1].status, Status::Ok, "{:?}", qs[1].error);
+
+    // The scheduler's event log of the hit job: it succeeded; the victim reported no end for
+    // the tasks it was running; every stage the victim worked in (its finished tasks' output
+    // died with it) ran again on the survivor, in tasks launched after the kill.
+    let (tasks, end) = job_log(&state.event_log_dir, &job);
+    assert!(
+        end.contains("Succeeded") || end.contains("Successful"),
+        "{end}"
+    );
+    for (stage, task) in interrupted.iter().chain(&finished) {
+        assert!(
+            finished.contains(&(*stage, *task))
+                || !tasks.iter().any(|t| t.task_id == *task
+                    && t.stage_id == *stage
+                    && t.executor_id == victim.id),
+            "task {stage}/{task} ended on the victim after all"
+        );
+        let rerun: Vec<&TaskEndEvent> = tasks
+            .iter()
+            .filter(|t| {
+                t.stage_id == *stage
+                    && t.executor_id == survivor
+                    && t.launch_time >= killed_ms.saturating_sub(5)
+                    && t.status.to_string().contains("Successful")
+            })
+            .collect();
+        assert!(
+            !rerun.is_empty(),
+            "stage {stage}: no task re-run on the survivor after the kill: {tasks:?}"
+        );
+    }
+    // The survivor did the whole job itself, the victim's finished share included: as many
+    // successful tasks as a later run of the same query (on the survivor alone) had in all.
+    let ok_on = |tasks: &[TaskEndEvent], who: &str| {
+        tasks
+            .iter()
+            .filter(|t| t.executor_id == who && t.status.to_string().contains("Successful"))
+            .count()
+    };
+    let later: Vec<usize> = std::fs::read_dir(&state.event_log_dir)
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().to_string_lossy().into_owned();
+            let other = name.strip_suffix(".eventlog")?;
+            let text = std::fs::read_to_string(state.event_log_dir.join(&name)).ok()?;
+            (other != job && text.contains(QUERY_JOB))
+                .then(|| job_log(&state.event_log_dir, other).0.len())
+        })
+        .collect();
+    assert!(
+        !later.is_empty(),
+        "the measured runs after the loss left event logs"
+    );
+    let whole = *later.iter().max().unwrap();
+    assert!(
+        ok_on(&tasks, &survivor) >= whole,
+        "the survivor ran {} of the job's {whole} tasks",
+        ok_on(&tasks, &survivor)
+    );
+
+    // Nothing was launched on the victim after it died.
+    assert!(
+        tasks
+            .iter()
+            .all(|t| t.executor_id != victim.id || t.launch_time <= killed_ms),
+        "{tasks:?}"
+    );
+    let after_kill = tasks
+        .iter()
+        .filter(|t| t.executor_id == survivor && t.launch_time >= killed_ms)
+        .count();
+    eprintln!(
+        "executor loss: job {job}; the victim's tasks (stage, task): finished {finished:?}, running at the kill {interrupted:?}; {} task ends in the job, {} from the victim, {after_kill} launched on the survivor after the kill, {} on the survivor in all (a later run of the query: {whole} tasks); cold run {:?} us; measured {:?} us",
+        tasks.len(),
+        tasks.iter().filter(|t| t.executor_id == victim.id).count(),
+        ok_on(&tasks, &survivor),
+        qs[0].cold_us,
+        qs[0].latency.as_ref().map(|l| (l.min, l.max)),
     );
 
     // The scheduler notices the loss, and `cluster status` shows it.

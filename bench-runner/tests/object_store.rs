@@ -6,46 +6,16 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bench_runner::results::{RunResult, Status};
 
 mod common;
-use common::{AWS_SETTINGS, ClusterGuard, generate, ok, text, workload};
+use common::{AWS_SETTINGS, ClusterGuard, generate, ok, text, venv, workload};
 
 const BIN: &str = env!("CARGO_BIN_EXE_bench-runner");
 const SECRET: &str = "logbench-test-secret-4b1d";
-
-/// The pinned Python tools, installed on first use (every install step lives in the repo).
-fn venv() -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(install_tools).clone()
-}
-
-fn install_tools() -> PathBuf {
-    let dir = std::env::var_os("LOGBENCH_VENV").map_or_else(
-        || Path::new(env!("CARGO_TARGET_TMPDIR")).join("../venv"),
-        PathBuf::from,
-    );
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/pytools.sh");
-    let o = Command::new(&script)
-        .arg(&dir)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "{} {} failed: {}{}",
-        script.display(),
-        dir.display(),
-        text(&o.stdout),
-        text(&o.stderr)
-    );
-    dir
-}
 
 /// moto's S3 server on a free loopback port; killed by PID when dropped.
 struct S3Server {

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
 
 use bench_runner::cluster::local::{ClusterState, Status as ClusterStatus, ours_alive};
 use nix::sys::signal::{Signal, kill};
@@ -124,4 +125,32 @@ impl Drop for ClusterGuard {
             }
         }
     }
+}
+
+/// The pinned Python tools, installed on first use (every install step lives in the repo).
+pub fn venv() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(install_tools).clone()
+}
+
+fn install_tools() -> PathBuf {
+    let dir = std::env::var_os("LOGBENCH_VENV").map_or_else(
+        || Path::new(env!("CARGO_TARGET_TMPDIR")).join("../venv"),
+        PathBuf::from,
+    );
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/pytools.sh");
+    let o = Command::new(&script)
+        .arg(&dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{} {} failed: {}{}",
+        script.display(),
+        dir.display(),
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    dir
 }

@@ -15,11 +15,8 @@ pub(crate) fn section(doc: &mut Doc, series: &[Series]) {
                 .iter()
                 .find(|m| m.query == q.name)
             {
-                let answers: Vec<String> = m
-                    .answers
-                    .iter()
-                    .map(|(e, a)| format!("{e}: {} rows {}", a.rows, a.digest))
-                    .collect();
+                let answers: Vec<String> =
+                    m.answers.iter().map(|(e, a)| format!("{e}: {a}")).collect();
                 t.rows.push(vec![
                     s.label.clone(),
                     q.name.clone(),

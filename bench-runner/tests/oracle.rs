@@ -1,0 +1,248 @@
+//! An independent answer oracle. Both engines run DataFusion's operators, so their agreeing
+//! proves little on its own: DuckDB (pinned in scripts/requirements.txt, run by
+//! scripts/oracle.py) runs the shipped workload on the same Parquet files, and every answer of
+//! DataFusion and of a real Ballista cluster must match it value by value, in order where the
+//! query fixes the order. Planted wrong answers, made by running altered SQL for real, must be
+//! caught.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use bench_runner::results::{RunResult, Status};
+
+mod common;
+use common::{bench_runner, generate, ok, text, venv, workload};
+
+/// Runs the oracle on `queries` against each answers directory; returns its output and verdicts.
+fn oracle(data: &Path, queries: &Path, answers: &[PathBuf], json: &Path) -> (Output, Vec<Verdict>) {
+    let mut cmd = Command::new(venv().join("bin/python"));
+    cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/oracle.py"))
+        .arg("--data")
+        .arg(data)
+        .arg("--queries")
+        .arg(queries)
+        .arg("--json")
+        .arg(json)
+        .stdin(Stdio::null());
+    for a in answers {
+        cmd.arg("--answers").arg(a);
+    }
+    let o = cmd.output().unwrap();
+    let verdicts = std::fs::read_to_string(json)
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or_default();
+    (o, verdicts)
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct Verdict {
+    query: String,
+    engine: String,
+    ordered: bool,
+    ok: bool,
+    why: Option<String>,
+    known: Option<String>,
+}
+
+fn run(data: &Path, queries: &Path, engines: &str, answers: &Path, out: &Path) -> RunResult {
+    let o = bench_runner(&[
+        "run",
+        "--engine",
+        engines,
+        "--executors",
+        "2",
+        "--data",
+        data.to_str().unwrap(),
+        "--queries",
+        queries.to_str().unwrap(),
+        "--iterations",
+        "2",
+        "--warmup",
+        "0",
+        "--quiet",
+        "--save-answers",
+        answers.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    ok(&o);
+    RunResult::read(out).unwrap()
+}
+
+#[test]
+fn duckdb_gives_every_answer_of_both_engines_value_by_value_and_in_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = generate(&tmp.path().join("data"), 300_000, 4, 50_000);
+    let answers = tmp.path().join("answers");
+    let r = run(
+        &data,
+        &workload(),
+        "datafusion,ballista",
+        &answers,
+        &tmp.path().join("r.json"),
+    );
+    assert!(r.answer_mismatches.is_empty(), "{:?}", r.answer_mismatches);
+
+    // The in-order digest: recorded on both engines for exactly the queries that order their
+    // answer, and equal across them (the cross-check above compared it too).
+    let mut ordered_here = Vec::new();
+    for q in &r.engines[0].queries {
+        assert_eq!(q.status, Status::Ok, "{}: {:?}", q.name, q.error);
+        let other = r.engines[1]
+            .queries
+            .iter()
+            .find(|x| x.name == q.name)
+            .unwrap();
+        let (a, b) = (q.answer.as_ref().unwrap(), other.answer.as_ref().unwrap());
+        assert_eq!(a.ordered, b.ordered, "{}", q.name);
+        if a.ordered.is_some() {
+            ordered_here.push(q.name.clone());
+        }
+    }
+
+    let (o, verdicts) = oracle(
+        &data,
+        &workload(),
+        &[answers.join("datafusion"), answers.join("ballista")],
+        &tmp.path().join("v.json"),
+    );
+    let stdout = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{stdout}{}", text(&o.stderr));
+    let n = r.engines[0].queries.len();
+    assert_eq!(verdicts.len(), 2 * n, "{stdout}");
+    assert!(verdicts.iter().all(|v| v.ok), "{stdout}");
+    for e in ["datafusion", "ballista"] {
+        assert_eq!(
+            verdicts.iter().filter(|v| v.engine.ends_with(e)).count(),
+            n,
+            "{stdout}"
+        );
+    }
+    // DuckDB's parser and ours agree on which queries fix their order.
+    let mut ordered_there: Vec<String> = verdicts
+        .iter()
+        .filter(|v| v.ordered && v.engine.ends_with("datafusion"))
+        .map(|v| v.query.clone())
+        .collect();
+    ordered_there.sort();
+    ordered_here.sort();
+    assert_eq!(ordered_here, ordered_there);
+    assert!(ordered_here.iter().any(|q| q == "sort_large"));
+    // The one known divergence (scripts/oracle.py's KNOWN): DataFusion's percentile_cont
+    // truncates its interpolation weight (apache/datafusion#25266), on both engines. It must
+    // still be there: when upstream fixes it, this fails and the allowance goes.
+    for v in &verdicts {
+        assert_eq!(
+            v.known.is_some(),
+            v.query == "agg_latency_p99",
+            "{v:?}\n{stdout}"
+        );
+    }
+    eprintln!("{stdout}");
+}
+
+#[test]
+fn answers_in_the_wrong_order_or_a_little_off_are_caught() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = generate(&tmp.path().join("data"), 100_000, 2, 25_000);
+    // The two shipped queries as they are, for the oracle ...
+    let right = tmp.path().join("right");
+    std::fs::create_dir_all(&right).unwrap();
+    for q in ["agg_status_codes", "agg_latency_p99"] {
+        std::fs::copy(
+            workload().join(format!("{q}.sql")),
+            right.join(format!("{q}.sql")),
+        )
+        .unwrap();
+    }
+    // ... and altered under the same names, run for real on DataFusion: the same rows in the
+    // opposite order, and the 98th percentile where the 99th is asked for.
+    let wrong = tmp.path().join("wrong");
+    std::fs::create_dir_all(&wrong).unwrap();
+    for (q, from, to) in [
+        (
+            "agg_status_codes",
+            "ORDER BY status_code;",
+            "ORDER BY status_code DESC;",
+        ),
+        (
+            "agg_latency_p99",
+            "percentile_cont(0.99)",
+            "percentile_cont(0.98)",
+        ),
+    ] {
+        let sql = std::fs::read_to_string(right.join(format!("{q}.sql"))).unwrap();
+        assert!(sql.contains(from), "{q}: {sql}");
+        std::fs::write(wrong.join(format!("{q}.sql")), sql.replace(from, to)).unwrap();
+    }
+    let good = run(
+        &data,
+        &right,
+        "datafusion",
+        &tmp.path().join("good"),
+        &tmp.path().join("good.json"),
+    );
+    let bad = run(
+        &data,
+        &wrong,
+        "datafusion",
+        &tmp.path().join("bad"),
+        &tmp.path().join("bad.json"),
+    );
+    // The reversed order: the same rows, so the order-insensitive digest cannot tell; the
+    // ordered one does.
+    let answer = |r: &RunResult, q: &str| {
+        r.engines[0]
+            .queries
+            .iter()
+            .find(|x| x.name == q)
+            .unwrap()
+            .answer
+            .clone()
+            .unwrap()
+    };
+    let (g, b) = (
+        answer(&good, "agg_status_codes"),
+        answer(&bad, "agg_status_codes"),
+    );
+    assert!(g.same_rows(&b));
+    assert!(g.ordered.is_some() && b.ordered.is_some() && g.ordered != b.ordered);
+    assert!(!g.agrees(&b));
+
+    let (o, verdicts) = oracle(
+        &data,
+        &right,
+        &[tmp.path().join("good"), tmp.path().join("bad")],
+        &tmp.path().join("v.json"),
+    );
+    let stdout = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{stdout}{}", text(&o.stderr));
+    let verdict = |engine: &str, q: &str| {
+        verdicts
+            .iter()
+            .find(|v| v.engine.ends_with(engine) && v.query == q)
+            .unwrap_or_else(|| panic!("{engine} {q}: {stdout}"))
+    };
+    assert!(verdict("good", "agg_status_codes").ok, "{stdout}");
+    assert!(verdict("good", "agg_latency_p99").ok, "{stdout}");
+    let order = verdict("bad", "agg_status_codes");
+    assert!(!order.ok && order.ordered, "{stdout}");
+    assert!(
+        order
+            .why
+            .as_deref()
+            .unwrap()
+            .starts_with("row 1, column 1:"),
+        "{order:?}"
+    );
+    let value = verdict("bad", "agg_latency_p99");
+    assert!(!value.ok, "{stdout}");
+    assert!(
+        value.why.as_deref().unwrap().contains("column 2"),
+        "{value:?}"
+    );
+    assert!(
+        stdout.contains("oracle: 2 of 4 answers match DuckDB"),
+        "{stdout}"
+    );
+}
