@@ -64,6 +64,16 @@ impl AnswerDigest {
     }
 }
 
+/// Two recorded answers agree: both absent, or both present and [`AnswerDigest::agrees`] (a
+/// file written before the ordered digest existed agrees with one that has it).
+pub fn answers_agree(a: Option<&AnswerDigest>, b: Option<&AnswerDigest>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.agrees(b),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
 #[inline]
 fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);

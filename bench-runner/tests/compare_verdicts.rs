@@ -141,3 +141,30 @@ fn compare_refuses_other_engines_datasets_and_workloads_in_one_line() {
     fewer.engines[0].queries.pop();
     refused(fewer, "fewer.json", "only in BASE");
 }
+
+#[test]
+fn an_ordered_digest_in_new_only_is_no_answer_change_but_another_order_is() {
+    // BASE written by a build before the in-order digest existed; NEW records it.
+    let tmp = tempfile::tempdir().unwrap();
+    let base = write(tmp.path(), "base.json", &fixture());
+    let mut new_run = fixture();
+    for q in &mut new_run.engines[0].queries {
+        q.answer.as_mut().unwrap().ordered = Some("00000000000000aa".into());
+    }
+    let new = write(tmp.path(), "new.json", &new_run);
+    let (code, c, out) = compare(tmp.path(), &base, &new);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(c.queries.iter().all(|q| !q.answer_changed), "{out}");
+
+    // Both record the order, and one query's differs: that answer changed.
+    let mut other = new_run.clone();
+    other.engines[0].queries[0].answer.as_mut().unwrap().ordered = Some("00000000000000bb".into());
+    let other = write(tmp.path(), "other.json", &other);
+    let (code, c, out) = compare(tmp.path(), &new, &other);
+    assert_eq!(code, Some(1), "{out}");
+    assert_eq!(
+        c.queries.iter().filter(|q| q.answer_changed).count(),
+        1,
+        "{out}"
+    );
+}
