@@ -9,6 +9,7 @@
 //! executor programs are the `logbench-cluster` crate.
 
 pub mod calibrate;
+pub mod callgrind;
 pub mod cluster;
 pub mod compare;
 pub mod dataset;

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod commands;
 
-use commands::{Usage, calibrate, cluster, compare, gate, overhead, report, run, upload};
+use commands::{Usage, calibrate, cluster, compare, count, gate, overhead, report, run, upload};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -46,6 +46,9 @@ enum Command {
     /// Copy a dataset directory (verified against its manifest) to s3://bucket/prefix for
     /// `run --data s3://…`. The manifest goes last; an identical dataset is not copied again.
     Upload(upload::Args),
+    /// Internal: what `run --instructions` runs under valgrind.
+    #[command(hide = true)]
+    CountInstructions(count::Args),
 }
 
 #[tokio::main]
@@ -63,6 +66,7 @@ async fn main() -> ExitCode {
         Command::Report(args) => report::exec(args),
         Command::Cluster(cmd) => cluster::exec(cmd).await,
         Command::Upload(args) => upload::exec(args).await,
+        Command::CountInstructions(args) => count::exec(args).await,
     };
     // 0: done; 1: a query failed, answers differ or a regression; 2: bad input.
     match outcome {

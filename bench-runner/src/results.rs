@@ -15,7 +15,10 @@ use crate::histogram::LatencySummary;
 use crate::plans::{Analysis, Plans};
 use crate::resources::Resources;
 
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: `answer.ordered`, per-query `instructions` and the run's `instructions_setup`.
+pub const SCHEMA_VERSION: u32 = 2;
+/// The oldest version this build still reads (its fields are a subset of this one's).
+pub const OLDEST_READABLE: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunResult {
@@ -31,6 +34,9 @@ pub struct RunResult {
     /// Queries whose answers differ between the engines of this run (`--engine a,b`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub answer_mismatches: Vec<AnswerMismatch>,
+    /// `run --instructions`: how the DataFusion engine's queries were counted under valgrind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions_setup: Option<crate::callgrind::CountSetup>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,6 +116,9 @@ pub struct QueryResult {
     /// round order, so comparisons can resample whole rounds.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rounds_us: Vec<Vec<u64>>,
+    /// `run --instructions` (DataFusion): instructions per execution under callgrind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<crate::callgrind::QueryInstructions>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,9 +142,9 @@ impl RunResult {
     /// Checks what a reader relies on: the version, and numbers that must agree.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Results(format!("run {}: {m}", self.run_id)));
-        if self.schema_version != SCHEMA_VERSION {
+        if !(OLDEST_READABLE..=SCHEMA_VERSION).contains(&self.schema_version) {
             return bad(format!(
-                "schema_version {} (this build reads {SCHEMA_VERSION})",
+                "schema_version {} (this build reads {OLDEST_READABLE} to {SCHEMA_VERSION})",
                 self.schema_version
             ));
         }

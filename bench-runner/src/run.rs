@@ -125,6 +125,7 @@ pub async fn execute(plan: &Plan, progress: &mut Progress) -> Result<RunResult> 
             settings: plan.settings.clone(),
         },
         answer_mismatches: RunResult::cross_check(&engines),
+        instructions_setup: None,
         engines,
     })
 }

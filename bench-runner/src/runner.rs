@@ -62,6 +62,7 @@ fn failed(q: &Query, error: String, resources: Resources) -> QueryResult {
         resources,
         distributed: None,
         rounds_us: vec![],
+        instructions: None,
     }
 }
 

@@ -105,6 +105,13 @@ fn the_whole_workload_runs_and_the_result_round_trips() {
     // At most 720 hours x 10 regions; at this small scale a few rare night buckets are empty.
     let buckets = by_name("agg_hourly_region").answer.as_ref().unwrap().rows;
     assert!((7_000..=7_200).contains(&buckets), "{buckets}");
+    // The variant that truncates timestamps without a zone gives the same hours, rows and order.
+    let (zoned, naive) = (
+        by_name("agg_hourly_region").answer.as_ref().unwrap(),
+        by_name("agg_hourly_region_naive").answer.as_ref().unwrap(),
+    );
+    assert!(zoned.ordered.is_some());
+    assert_eq!(zoned, naive);
     // The summary names every query.
     let stdout = text(&o.stdout);
     for n in names {

@@ -5,6 +5,7 @@
 pub mod calibrate;
 pub mod cluster;
 pub mod compare;
+pub mod count;
 pub mod gate;
 pub mod overhead;
 pub mod report;

@@ -63,12 +63,49 @@ pub struct Args {
     /// Memory-pool limit in bytes (accepts 512M, 4G); unbounded by default.
     #[arg(long, value_parser = logbench_common::bytes::parse_bytes)]
     memory_limit: Option<u64>,
+    /// Also count each query's instructions per execution on DataFusion under valgrind's
+    /// callgrind: N counted runs per query, in a second process after the timed runs.
+    #[arg(long, value_name = "N")]
+    instructions: Option<u32>,
     /// No progress or summary on stderr/stdout.
     #[arg(long)]
     quiet: bool,
 }
 
+/// The worker's arguments for `run --instructions`: the same data, workload, queries and
+/// settings as the timed runs.
+fn count_args(args: &Args, queries: &[String]) -> Vec<String> {
+    let mut out = vec!["--data".to_string(), args.data.to_string()];
+    if let Some(q) = &args.queries {
+        out.extend(["--queries".to_string(), q.display().to_string()]);
+    }
+    for q in queries {
+        out.extend(["--query".to_string(), q.clone()]);
+    }
+    for s in &args.set {
+        out.extend(["--set".to_string(), s.clone()]);
+    }
+    if let Some(m) = args.memory_limit {
+        out.extend(["--memory-limit".to_string(), m.to_string()]);
+    }
+    out
+}
+
 pub async fn exec(args: Args) -> Outcome {
+    if let Some(n) = args.instructions {
+        // Refused before anything runs: no valgrind, no DataFusion engine, or nothing to count.
+        if n == 0 {
+            return Err(super::usage(
+                "--instructions: the number of counted runs must be at least 1",
+            ));
+        }
+        if !args.engine.contains(&EngineArg::Datafusion) {
+            return Err(super::usage(
+                "--instructions counts DataFusion's execution: add datafusion to --engine",
+            ));
+        }
+        bench_runner::callgrind::valgrind_version()?;
+    }
     let plan = Plan {
         data: args.data.clone(),
         engines: args
@@ -96,6 +133,24 @@ pub async fn exec(args: Args) -> Outcome {
     let mut result = run::execute(&plan, &mut progress).await?;
     // The limit as given, not as a Duration rounds it.
     result.arguments.timeout_seconds = args.timeout;
+    if let Some(n) = args.instructions {
+        if !args.quiet {
+            eprintln!("bench-runner: counting instructions under callgrind ({n} runs per query)");
+        }
+        let engine = result
+            .engines
+            .iter_mut()
+            .find(|e| e.engine.name == "datafusion")
+            .expect("checked above");
+        let names: Vec<String> = engine.queries.iter().map(|q| q.name.clone()).collect();
+        let program = std::env::current_exe().context("locating this program")?;
+        let (setup, counts) =
+            bench_runner::callgrind::count(&program, &count_args(&args, &names), n)?;
+        for q in &mut engine.queries {
+            q.instructions = counts.get(&q.name).cloned();
+        }
+        result.instructions_setup = Some(setup);
+    }
     let out = args
         .out
         .clone()

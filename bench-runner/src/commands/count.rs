@@ -1,0 +1,80 @@
+//! `bench-runner count-instructions` (hidden): the copy of the runner that `run --instructions`
+//! starts under callgrind ([`bench_runner::callgrind`]). It registers the dataset and runs each
+//! query once without instrumentation (file metadata and caches warm, code translated), then
+//! `--runs` times inside a counted region each: instrumentation on, counters zeroed, the query
+//! to its last batch, the counters dumped under the query's name and run number.
+
+use bench_runner::callgrind::{self, Region};
+use bench_runner::engine::datafusion::DataFusionEngine;
+use bench_runner::engine::{Engine, parse_settings};
+use bench_runner::store::DataLocation;
+use bench_runner::workload;
+
+use super::{Outcome, usage};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[arg(long, value_parser = DataLocation::parse)]
+    data: DataLocation,
+    #[arg(long)]
+    queries: Option<std::path::PathBuf>,
+    #[arg(long = "query", value_name = "NAME")]
+    query: Vec<String>,
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    #[arg(long, value_parser = logbench_common::bytes::parse_bytes)]
+    memory_limit: Option<u64>,
+    /// Counted runs per query.
+    #[arg(long, default_value_t = 3)]
+    runs: u32,
+}
+
+pub async fn exec(args: Args) -> Outcome {
+    if !callgrind::running_on_valgrind() {
+        return Err(usage(
+            "count-instructions runs under valgrind only (bench-runner run --instructions starts it)",
+        ));
+    }
+    // Every instruction of a query must run on the thread that opens and dumps the region:
+    // callgrind's zero and dump requests act on the calling thread's counters, and measured
+    // with the multi-threaded runtime a region saw 3.6M of a run's 64M instructions (the rest
+    // ran on tokio's workers). So the count runs DataFusion on a current-thread runtime of
+    // its own thread: the same plan and partitions, executed by one thread.
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .thread_stack_size(32 << 20)
+            .build()
+            .map_err(|e| usage(format!("starting a runtime: {e}")))?
+            .block_on(count(args))
+    })
+    .join()
+    .map_err(|_| usage("count-instructions: the counting thread panicked"))?
+}
+
+async fn count(args: Args) -> Outcome {
+    let settings = parse_settings(&args.set)?;
+    let engine = DataFusionEngine::new(&settings, args.memory_limit.map(|b| b as usize))?;
+    engine.register("logs", &args.data).await?;
+    let (queries, _) = workload::load(args.queries.as_deref())?;
+    let queries = workload::select(queries, &args.query)?;
+    let mut ok = true;
+    for q in &queries {
+        if let Err(e) = engine.execute(&q.sql).await {
+            eprintln!("count-instructions: {}: {e}", q.name);
+            ok = false;
+            continue;
+        }
+        for run in 0..args.runs {
+            let region = Region::start(&callgrind::region_name(&q.name, run));
+            let answer = engine.execute(&q.sql).await;
+            region.end();
+            if let Err(e) = answer {
+                eprintln!("count-instructions: {} run {run}: {e}", q.name);
+                ok = false;
+                break;
+            }
+        }
+    }
+    Ok(ok)
+}

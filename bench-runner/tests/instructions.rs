@@ -1,0 +1,129 @@
+//! `run --instructions`: each query's instructions per execution, counted under valgrind's
+//! callgrind in a second process, for the execution only. Runs the real valgrind (installed on
+//! the development and CI machines).
+
+use std::path::Path;
+
+use bench_runner::results::{RunResult, SCHEMA_VERSION};
+
+mod common;
+use common::{bench_runner, generate, ok, text};
+
+fn count(data: &Path, out: &Path, extra: &[&str]) -> RunResult {
+    let mut args = vec![
+        "run",
+        "--data",
+        data.to_str().unwrap(),
+        "--query",
+        "agg_status_codes",
+        "--query",
+        "filter_one_day",
+        "--iterations",
+        "1",
+        "--warmup",
+        "0",
+        "--quiet",
+        "--instructions",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    ok(&bench_runner(&args));
+    let r = RunResult::read(out).unwrap();
+    r.validate().unwrap();
+    r
+}
+
+#[test]
+fn each_query_gets_repeatable_instruction_counts_that_see_a_setting_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = generate(&tmp.path().join("data"), 50_000, 2, 10_000);
+    let base = count(&data, &tmp.path().join("a.json"), &[]);
+    assert_eq!(base.schema_version, SCHEMA_VERSION);
+    let setup = base.instructions_setup.as_ref().unwrap();
+    assert!(setup.valgrind.starts_with("valgrind-"), "{setup:?}");
+    assert!(setup.options.iter().any(|o| o == "--instr-atstart=no"));
+    assert_eq!(setup.runs, 3);
+    let per = |r: &RunResult, q: &str| {
+        r.engines[0]
+            .queries
+            .iter()
+            .find(|x| x.name == q)
+            .unwrap()
+            .instructions
+            .clone()
+            .unwrap_or_else(|| panic!("{q} was counted"))
+    };
+    for q in ["agg_status_codes", "filter_one_day"] {
+        let c = per(&base, q);
+        assert_eq!(c.runs.len(), 3, "{q}: {c:?}");
+        // Executing a query on 50k rows takes millions of instructions, not start-up's billions.
+        assert!(
+            (100_000..2_000_000_000).contains(&c.per_execution),
+            "{q}: {c:?}"
+        );
+        // The three counted runs of one process agree closely (README: the measured spread).
+        assert!(c.spread_ppm < 10_000, "{q}: runs spread {c:?}");
+        eprintln!("{q}: {c:?}");
+    }
+    // The scan-and-aggregate query does more work than the pruned one-day filter.
+    assert!(
+        per(&base, "agg_status_codes").per_execution > per(&base, "filter_one_day").per_execution
+    );
+
+    // Batches of 512 rows instead of 8192: more batches, more per-batch work, more instructions.
+    let small = count(
+        &data,
+        &tmp.path().join("b.json"),
+        &["--set", "datafusion.execution.batch_size=512"],
+    );
+    let (a, b) = (
+        per(&base, "agg_status_codes").per_execution,
+        per(&small, "agg_status_codes").per_execution,
+    );
+    assert!(b > a + a / 50, "batch_size=512: {b} vs {a}");
+}
+
+#[test]
+fn without_valgrind_it_refuses_in_one_line_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = generate(&tmp.path().join("data"), 5_000, 1, 5_000);
+    let out = tmp.path().join("r.json");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_bench-runner"))
+        .args(["run", "--data"])
+        .arg(&data)
+        .args(["--instructions", "2", "--out"])
+        .arg(&out)
+        .env("PATH", tmp.path().join("empty-path"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("valgrind"), "{err}");
+    assert!(!out.exists());
+
+    // Nor on an engine it cannot count.
+    let o = bench_runner(&[
+        "run",
+        "--data",
+        data.to_str().unwrap(),
+        "--engine",
+        "ballista",
+        "--instructions",
+        "2",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("add datafusion to --engine"));
+}
+
+#[test]
+fn result_files_of_schema_version_1_still_load() {
+    let p =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report/df-ballista-200k.json");
+    let r = RunResult::read(&p).unwrap();
+    assert_eq!(r.schema_version, 1);
+    r.validate().unwrap();
+    assert!(r.instructions_setup.is_none());
+}
