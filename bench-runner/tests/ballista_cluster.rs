@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use bench_runner::cluster::events::TaskRun;
 use bench_runner::results::{RunResult, Status};
 
 mod common;
@@ -306,30 +307,16 @@ fn tasks_in_log(log: &Path, job: &str) -> (Vec<Task>, Vec<Task>) {
     (finished, unfinished)
 }
 
-/// One task-end event of a job's event log.
-#[derive(Debug, serde::Deserialize)]
-struct TaskEndEvent {
-    stage_id: u32,
-    task_id: u32,
-    executor_id: String,
-    status: serde_json::Value,
-    launch_time: u64,
-}
-
-/// The task-end events of a finished job, and whether the job ended as succeeded.
-fn job_log(events: &Path, job: &str) -> (Vec<TaskEndEvent>, String) {
+/// The task ends of a finished job (the runner's own event-log reader), and its `JobEnd` line.
+fn job_log(events: &Path, job: &str) -> (Vec<TaskRun>, String) {
     let text = std::fs::read_to_string(bench_runner::cluster::events::log_path(events, job))
         .expect("the job's event log is closed once the job ends");
-    let mut tasks = Vec::new();
-    let mut end = String::new();
-    for line in text.lines() {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        match v["ev"].as_str() {
-            Some("TaskEnd") => tasks.push(serde_json::from_value(v["data"].clone()).unwrap()),
-            Some("JobEnd") => end = v["data"].to_string(),
-            _ => {}
-        }
-    }
+    let tasks = bench_runner::cluster::events::parse_tasks(&text).unwrap();
+    let end = text
+        .lines()
+        .find(|l| l.contains("\"ev\":\"JobEnd\""))
+        .unwrap_or_default()
+        .to_string();
     (tasks, end)
 }
 
@@ -500,13 +487,13 @@ fn an_executor_killed_while_it_runs_tasks_is_survived_and_a_restarted_one_rejoin
                     && t.executor_id == victim.id),
             "task {stage}/{task} ended on the victim after all"
         );
-        let rerun: Vec<&TaskEndEvent> = tasks
+        let rerun: Vec<&TaskRun> = tasks
             .iter()
             .filter(|t| {
                 t.stage_id == *stage
                     && t.executor_id == survivor
-                    && t.launch_time >= killed_ms.saturating_sub(5)
-                    && t.status.to_string().contains("Successful")
+                    && t.launch_ms >= killed_ms.saturating_sub(5)
+                    && t.ok
             })
             .collect();
         assert!(
@@ -516,10 +503,10 @@ fn an_executor_killed_while_it_runs_tasks_is_survived_and_a_restarted_one_rejoin
     }
     // The survivor did the whole job itself, the victim's finished share included: as many
     // successful tasks as a later run of the same query (on the survivor alone) had in all.
-    let ok_on = |tasks: &[TaskEndEvent], who: &str| {
+    let ok_on = |tasks: &[TaskRun], who: &str| {
         tasks
             .iter()
-            .filter(|t| t.executor_id == who && t.status.to_string().contains("Successful"))
+            .filter(|t| t.executor_id == who && t.ok)
             .count()
     };
     let later: Vec<usize> = std::fs::read_dir(&state.event_log_dir)
@@ -547,12 +534,12 @@ fn an_executor_killed_while_it_runs_tasks_is_survived_and_a_restarted_one_rejoin
     assert!(
         tasks
             .iter()
-            .all(|t| t.executor_id != victim.id || t.launch_time <= killed_ms),
+            .all(|t| t.executor_id != victim.id || t.launch_ms <= killed_ms),
         "{tasks:?}"
     );
     let after_kill = tasks
         .iter()
-        .filter(|t| t.executor_id == survivor && t.launch_time >= killed_ms)
+        .filter(|t| t.executor_id == survivor && t.launch_ms >= killed_ms)
         .count();
     eprintln!(
         "executor loss: job {job}; the victim's tasks (stage, task): finished {finished:?}, running at the kill {interrupted:?}; {} task ends in the job, {} from the victim, {after_kill} launched on the survivor after the kill, {} on the survivor in all (a later run of the query: {whole} tasks); cold run {:?} us; measured {:?} us",

@@ -19,6 +19,7 @@ struct Record {
 #[derive(Debug, Deserialize)]
 struct TaskEnd {
     stage_id: u32,
+    task_id: u32,
     executor_id: String,
     status: serde_json::Value,
     launch_time: u64,
@@ -30,6 +31,8 @@ struct TaskEnd {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskRun {
     pub stage_id: u32,
+    /// The scheduler's id for this attempt (a task run again gets a new one).
+    pub task_id: u32,
     pub executor_id: String,
     pub ok: bool,
     /// Milliseconds since the Unix epoch.
@@ -91,6 +94,7 @@ pub fn parse_tasks(text: &str) -> std::result::Result<Vec<TaskRun>, String> {
             serde_json::from_value(record.data).map_err(|e| format!("line {}: {e}", i + 1))?;
         out.push(TaskRun {
             stage_id: t.stage_id,
+            task_id: t.task_id,
             executor_id: t.executor_id,
             ok: t.status == serde_json::Value::String("Successful".into()),
             launch_ms: t.launch_time,
