@@ -19,6 +19,22 @@
 //! otherwise. This is criterion's rule (significant *and* outside the noise band) made to hold
 //! for a family of queries. Answers that differ (digest) and plans that changed (fingerprint) are
 //! reported beside the timing verdict.
+//!
+//! Two plain runs (not a gate) were made minutes apart, each with its own process, caches and
+//! machine load: the bootstrap over one run's iterations knows nothing of that. On the shared
+//! 2-core machine the whole machine runs 30–60 % slower for a minute at a time, so for them the
+//! noise band is widened by the drift measured between sequential runs of one binary
+//! ([`Options::drift`]) and gets an absolute floor ([`Options::floor_us`]) for queries of a few
+//! milliseconds, both from `calibrate --sequential`: a query is slower only when NEW's median is
+//! above BASE's by more than the noise, the drift *and* the floor. Finer changes need the gate,
+//! whose interleaved rounds cancel the drift.
+//!
+//! **Instructions.** Where both results carry instruction counts (`run --instructions`, and
+//! every gate), each query also gets an instruction verdict: the ratio of instructions per
+//! execution NEW/BASE against a fixed threshold ([`Options::instr_threshold`]). No bootstrap:
+//! the counts are deterministic to a few hundredths of a percent (the A/A spread the threshold
+//! was derived from, docs/gate-calibration.md), so the threshold only has to sit above that
+//! spread, as rustc-perf's does.
 
 use std::collections::BTreeMap;
 
@@ -47,7 +63,28 @@ pub struct Options {
     pub correction: Correction,
     /// Seeds the resampling, so a comparison is reproducible.
     pub seed: u64,
+    /// Relative change in instructions per execution above which a query is slower (or
+    /// faster): 0.005 = 0.5 %.
+    pub instr_threshold: f64,
+    /// Per-query instruction thresholds (the workload's `-- instr-threshold:` headers), for
+    /// queries whose counts move between processes more than `instr_threshold` allows; a query
+    /// is judged with the larger of the two.
+    pub instr_thresholds: BTreeMap<String, f64>,
+    /// Absolute floor (µs) added to the noise band when the two sides are plain runs made
+    /// apart (not a gate's paired rounds).
+    pub floor_us: f64,
+    /// Relative drift between plain runs made apart: their band is (1 + noise)(1 + drift)
+    /// plus the floor.
+    pub drift: f64,
 }
+
+/// The instruction threshold's default: above the largest A/A difference measured (README,
+/// docs/gate-calibration.md) with room to spare, below the 1 % a user wants to hear about.
+pub const DEFAULT_INSTR_THRESHOLD: f64 = 0.005;
+/// The plain-compare floor's default (µs) and drift: together, with margin, the smallest with
+/// no false alarm over every pair of sequential A/A runs measured (docs/gate-calibration.md).
+pub const DEFAULT_FLOOR_US: f64 = 2000.0;
+pub const DEFAULT_DRIFT: f64 = 0.5;
 
 impl Default for Options {
     fn default() -> Self {
@@ -57,6 +94,10 @@ impl Default for Options {
             resamples: 10_000,
             correction: Correction::Holm,
             seed: 0x6c6f_6762_656e_6368,
+            instr_threshold: DEFAULT_INSTR_THRESHOLD,
+            instr_thresholds: crate::workload::builtin_instr_thresholds(),
+            floor_us: DEFAULT_FLOOR_US,
+            drift: DEFAULT_DRIFT,
         }
     }
 }
@@ -102,6 +143,63 @@ pub struct QueryComparison {
     pub plan_changed: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The upper edge of the noise band the wall-time verdict used: 1 + noise, plus the floor
+    /// relative to BASE's median for plain runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub band: Option<f64>,
+    /// Instructions per execution on both sides, where both were counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<InstructionComparison>,
+}
+
+/// One query's instruction counts, BASE against NEW.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstructionComparison {
+    pub base: u64,
+    pub new: u64,
+    /// NEW/BASE.
+    pub ratio: f64,
+    /// Each side's spread over its counted runs (ppm of its median).
+    pub base_spread_ppm: u64,
+    pub new_spread_ppm: u64,
+    /// The threshold this query was judged with (0.005 = 0.5 %).
+    #[serde(default)]
+    pub threshold: f64,
+    pub verdict: Verdict,
+}
+
+/// The instruction verdict for a ratio NEW/BASE: slower above `1 + threshold`, faster below
+/// its reciprocal, no change between.
+pub fn instruction_verdict(ratio: f64, threshold: f64) -> Verdict {
+    if ratio > 1.0 + threshold {
+        Verdict::Slower
+    } else if ratio < 1.0 / (1.0 + threshold) {
+        Verdict::Faster
+    } else {
+        Verdict::NoChange
+    }
+}
+
+fn compare_instructions(
+    b: &QueryResult,
+    n: &QueryResult,
+    o: &Options,
+) -> Option<InstructionComparison> {
+    let (ib, in_) = (b.instructions.as_ref()?, n.instructions.as_ref()?);
+    let threshold = o
+        .instr_thresholds
+        .get(&n.name)
+        .map_or(o.instr_threshold, |t| t.max(o.instr_threshold));
+    let ratio = in_.per_execution as f64 / ib.per_execution.max(1) as f64;
+    Some(InstructionComparison {
+        base: ib.per_execution,
+        new: in_.per_execution,
+        ratio,
+        base_spread_ppm: ib.spread_ppm,
+        new_spread_ppm: in_.spread_ppm,
+        threshold,
+        verdict: instruction_verdict(ratio, threshold),
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -112,6 +210,15 @@ pub struct Comparison {
     pub confidence: f64,
     pub correction: Correction,
     pub resamples: usize,
+    /// The instruction threshold (see [`Options::instr_threshold`]).
+    #[serde(default)]
+    pub instr_threshold: f64,
+    /// The plain-run floor in µs (see [`Options::floor_us`]).
+    #[serde(default)]
+    pub floor_us: f64,
+    /// The plain-run drift (see [`Options::drift`]).
+    #[serde(default)]
+    pub drift: f64,
     pub queries: Vec<QueryComparison>,
 }
 
@@ -123,13 +230,32 @@ impl Comparison {
             .count()
     }
 
+    /// Queries whose instructions per execution grew beyond the threshold.
+    pub fn instruction_regressions(&self) -> usize {
+        self.queries
+            .iter()
+            .filter(|q| {
+                q.instructions
+                    .as_ref()
+                    .is_some_and(|i| i.verdict == Verdict::Slower)
+            })
+            .count()
+    }
+
+    /// Whether any query carries instruction counts on both sides.
+    pub fn has_instructions(&self) -> bool {
+        self.queries.iter().any(|q| q.instructions.is_some())
+    }
+
     pub fn correctness_differences(&self) -> usize {
         self.queries.iter().filter(|q| q.answer_changed).count()
     }
 
-    /// 0 when nothing regressed, 1 on a regression or a correctness difference.
+    /// 0 when nothing regressed, 1 on a regression (either metric) or a correctness difference.
     pub fn failed(&self) -> bool {
-        self.regressions() > 0 || self.correctness_differences() > 0
+        self.regressions() > 0
+            || self.instruction_regressions() > 0
+            || self.correctness_differences() > 0
     }
 }
 
@@ -274,11 +400,20 @@ fn check_comparable(base: &RunResult, new: &RunResult) -> Result<()> {
             engines(new)
         ));
     }
+    // Whole-line `--` comments do not change a query: a header line that an older parser kept
+    // in the SQL (such as `-- instr-threshold:`) is no difference.
     let workload = |r: &RunResult| -> BTreeMap<String, String> {
         r.engines
             .iter()
             .flat_map(|e| &e.queries)
-            .map(|q| (q.name.clone(), q.sql.trim().to_string()))
+            .map(|q| {
+                let sql: Vec<&str> = q
+                    .sql
+                    .lines()
+                    .filter(|l| !l.trim_start().starts_with("--"))
+                    .collect();
+                (q.name.clone(), sql.join("\n").trim().to_string())
+            })
             .collect()
     };
     let (wb, wn) = (workload(base), workload(new));
@@ -301,6 +436,21 @@ fn check_comparable(base: &RunResult, new: &RunResult) -> Result<()> {
 pub struct Pending {
     pub row: QueryComparison,
     pub ratios: Vec<f64>,
+    /// Whether the ratios come from a gate's paired rounds (else from two plain runs).
+    pub paired: bool,
+}
+
+impl Pending {
+    /// The relative noise this query is judged with: `noise`; for plain runs widened by the
+    /// drift, plus the absolute floor relative to BASE's median.
+    pub fn noise(&self, o: &Options) -> f64 {
+        match (self.paired, self.row.base_median_us) {
+            (false, Some(b)) => {
+                (1.0 + o.noise) * (1.0 + o.drift) - 1.0 + o.floor_us / (b.max(1) as f64)
+            }
+            _ => o.noise,
+        }
+    }
 }
 
 /// One-sided p-values against the noise band for bootstrap `ratios` (sorted) of a NEW whose
@@ -350,6 +500,8 @@ fn compare_query(
         answer_changed,
         plan_changed,
         note: None,
+        band: None,
+        instructions: compare_instructions(b, n, o),
     };
     let (Some(lb), Some(ln)) = (&b.latency, &n.latency) else {
         row.note = Some(match (b.status, n.status) {
@@ -360,6 +512,7 @@ fn compare_query(
         return Ok(Pending {
             row,
             ratios: Vec::new(),
+            paired: false,
         });
     };
     let (sb, sn) = (samples(lb)?, samples(ln)?);
@@ -382,7 +535,11 @@ fn compare_query(
     let alpha = 1.0 - o.confidence;
     row.ci_low = Some(quantile_sorted(&ratios, alpha / 2.0));
     row.ci_high = Some(quantile_sorted(&ratios, 1.0 - alpha / 2.0));
-    Ok(Pending { row, ratios })
+    Ok(Pending {
+        row,
+        ratios,
+        paired,
+    })
 }
 
 /// Every query's bootstrap, before the correction (per engine).
@@ -417,7 +574,7 @@ pub fn adjusted_p_values(
         .enumerate()
         .map(|(i, p)| {
             let scale = scaled.filter(|(j, _)| *j == i).map_or(1.0, |(_, s)| s);
-            (!p.ratios.is_empty()).then(|| p_values(&p.ratios, o.noise, scale))
+            (!p.ratios.is_empty()).then(|| p_values(&p.ratios, p.noise(o), scale))
         })
         .collect();
     let slower: Vec<f64> = raw.iter().flatten().map(|p| p.0).collect();
@@ -434,11 +591,12 @@ pub fn compare(base: &RunResult, new: &RunResult, o: &Options) -> Result<Compari
     let pending = pending(base, new, o)?;
     let adjusted = adjusted_p_values(&pending, o, None);
     let alpha = 1.0 - o.confidence;
-    let upper = 1.0 + o.noise;
     let mut queries = Vec::new();
     for (p, adj) in pending.into_iter().zip(adjusted) {
+        let upper = 1.0 + p.noise(o);
         let mut row = p.row;
         if let Some((ps, pf)) = adj {
+            row.band = Some(upper);
             row.p_slower = Some(ps);
             row.p_faster = Some(pf);
             let (lo, hi) = (row.ci_low.unwrap_or(0.0), row.ci_high.unwrap_or(f64::MAX));
@@ -461,6 +619,9 @@ pub fn compare(base: &RunResult, new: &RunResult, o: &Options) -> Result<Compari
         confidence: o.confidence,
         correction: o.correction,
         resamples: o.resamples,
+        instr_threshold: o.instr_threshold,
+        floor_us: o.floor_us,
+        drift: o.drift,
         queries,
     })
 }
@@ -490,30 +651,105 @@ fn flags(q: &QueryComparison) -> String {
     f.join("; ")
 }
 
+/// Millions of instructions, to two decimals.
+fn minstr(n: u64) -> String {
+    format!("{:.2}", n as f64 / 1e6)
+}
+
+impl InstructionComparison {
+    /// The cells a table shows for it: BASE and NEW (millions), the ratio, the verdict.
+    fn cells(&self) -> [String; 4] {
+        [
+            minstr(self.base),
+            minstr(self.new),
+            format!("{:.4}", self.ratio),
+            self.verdict.label().to_string(),
+        ]
+    }
+}
+
 impl Comparison {
-    pub fn to_terminal(&self) -> String {
-        let mut t = crate::table::new(
-            &[
+    /// Rows of (wall-time cells, instruction cells when any query has them, notes).
+    fn rows(&self, marked: bool) -> Vec<Vec<String>> {
+        let instr = self.has_instructions();
+        self.queries
+            .iter()
+            .map(|q| {
+                let verdict = match (marked, q.verdict) {
+                    (true, Verdict::Slower) => "🔴 slower".to_string(),
+                    (true, Verdict::Faster) => "🟢 faster".to_string(),
+                    (_, v) => v.label().to_string(),
+                };
+                let mut row = vec![
+                    q.engine.clone(),
+                    q.query.clone(),
+                    ms(q.base_median_us),
+                    ms(q.new_median_us),
+                    interval(q),
+                    verdict,
+                ];
+                if instr {
+                    let cells = q.instructions.as_ref().map_or_else(
+                        || std::array::from_fn(|_| "-".to_string()),
+                        InstructionComparison::cells,
+                    );
+                    let [b, n, r, mut v] = cells;
+                    if marked && let Some(i) = &q.instructions {
+                        v = match i.verdict {
+                            Verdict::Slower => "🔴 slower".to_string(),
+                            Verdict::Faster => "🟢 fewer".to_string(),
+                            _ => v,
+                        };
+                    }
+                    row.extend([b, n, r, v]);
+                }
+                row.push(flags(q));
+                row
+            })
+            .collect()
+    }
+
+    fn headers(&self, markdown: bool) -> Vec<&'static str> {
+        let mut h = if markdown {
+            vec![
+                "engine",
+                "query",
+                "base p50 ms",
+                "new p50 ms",
+                "ratio [95 % CI]",
+                "verdict",
+            ]
+        } else {
+            vec![
                 "engine",
                 "query",
                 "base ms",
                 "new ms",
                 "ratio [95% CI]",
                 "verdict",
-                "notes",
-            ],
-            &[2, 3],
-        );
-        for q in &self.queries {
-            t.add_row(vec![
-                q.engine.clone(),
-                q.query.clone(),
-                ms(q.base_median_us),
-                ms(q.new_median_us),
-                interval(q),
-                q.verdict.label().to_string(),
-                flags(q),
+            ]
+        };
+        if self.has_instructions() {
+            h.extend([
+                "base instr (M)",
+                "new instr (M)",
+                "instr ratio",
+                "instr verdict",
             ]);
+        }
+        h.push("notes");
+        h
+    }
+
+    pub fn to_terminal(&self) -> String {
+        let right: &[usize] = if self.has_instructions() {
+            &[2, 3, 6, 7, 8]
+        } else {
+            &[2, 3]
+        };
+        let mut t = crate::table::new(&self.headers(false), right);
+        for row in self.rows(false) {
+            t.add_row(row);
         }
         let mut s = crate::table::render(&t);
         s += &self.summary_line();
@@ -522,8 +758,8 @@ impl Comparison {
     }
 
     pub fn summary_line(&self) -> String {
-        format!(
-            "{} regressions, {} answer differences over {} queries (noise ±{:.1} %, {:.0} % family confidence, {})",
+        let mut s = format!(
+            "{} regressions, {} answer differences over {} queries (noise ±{:.1} %, {:.0} % family confidence, {}",
             self.regressions(),
             self.correctness_differences(),
             self.queries.len(),
@@ -533,33 +769,64 @@ impl Comparison {
                 Correction::Holm => "Holm",
                 Correction::BenjaminiHochberg => "Benjamini–Hochberg",
             }
-        )
+        );
+        if self
+            .queries
+            .iter()
+            .any(|q| q.band.is_some_and(|b| b > 1.0 + self.noise + 1e-12))
+        {
+            s += &format!(
+                "; plain runs: widened by {:.0} % drift and a {:.1} ms floor",
+                self.drift * 100.0,
+                self.floor_us / 1e3
+            );
+        }
+        s.push(')');
+        if self.has_instructions() {
+            let own: Vec<String> = self
+                .queries
+                .iter()
+                .filter_map(|q| q.instructions.as_ref().map(|i| (q, i)))
+                .filter(|(_, i)| i.threshold > self.instr_threshold + 1e-12)
+                .map(|(q, i)| format!("{} {:.1} %", q.query, i.threshold * 100.0))
+                .collect();
+            s += &format!(
+                "; instructions: {} regressions (threshold {:.2} %{})",
+                self.instruction_regressions(),
+                self.instr_threshold * 100.0,
+                if own.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {}", own.join(", "))
+                }
+            );
+        }
+        s
     }
 
     /// A GitHub-flavoured Markdown table for a pull request.
     pub fn to_markdown(&self) -> String {
+        let headers = self.headers(true);
+        let align: Vec<&str> = headers
+            .iter()
+            .map(|h| {
+                if h.contains("ms") || h.contains("(M)") || *h == "instr ratio" {
+                    "---:"
+                } else {
+                    "---"
+                }
+            })
+            .collect();
         let mut s = format!(
-            "**{}** against **{}**: {}\n\n| engine | query | base p50 ms | new p50 ms | ratio [95 % CI] | verdict | notes |\n|---|---|---:|---:|---|---|---|\n",
+            "**{}** against **{}**: {}\n\n| {} |\n|{}|\n",
             self.new_run,
             self.base_run,
-            self.summary_line()
+            self.summary_line(),
+            headers.join(" | "),
+            align.join("|")
         );
-        for q in &self.queries {
-            let verdict = match q.verdict {
-                Verdict::Slower => "🔴 slower".to_string(),
-                Verdict::Faster => "🟢 faster".to_string(),
-                v => v.label().to_string(),
-            };
-            s += &format!(
-                "| {} | {} | {} | {} | {} | {} | {} |\n",
-                q.engine,
-                q.query,
-                ms(q.base_median_us),
-                ms(q.new_median_us),
-                interval(q),
-                verdict,
-                flags(q)
-            );
+        for row in self.rows(true) {
+            s += &format!("| {} |\n", row.join(" | "));
         }
         s
     }
@@ -581,6 +848,11 @@ impl Comparison {
             }
             let mut measures = serde_json::Map::new();
             measures.insert("latency".into(), latency.into());
+            if let Some(i) = &q.instructions {
+                let mut m = serde_json::Map::new();
+                m.insert("value".into(), i.new.into());
+                measures.insert("instructions".into(), m.into());
+            }
             m.insert(format!("{}/{}", q.engine, q.query), measures.into());
         }
         m.into()

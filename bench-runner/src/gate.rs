@@ -8,6 +8,10 @@
 //! round starts each pair with NEW, and so on (A B, B A, …). Drift in the machine's speed hits
 //! both sides alike. Each side's rounds are then merged into one result file (histograms add),
 //! and those two files are what `compare` reads.
+//!
+//! Instructions per execution are counted too ([`count_instructions`]): each side's
+//! `run --instructions`, both at once, before the rounds; the counts are attached to the merged
+//! files, and `compare` judges them against its instruction threshold.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -30,6 +34,9 @@ pub struct Side {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub data: PathBuf,
+    /// The dataset instructions are counted on (smaller: callgrind runs the query about 50
+    /// times slower than natively).
+    pub instr_data: PathBuf,
     pub queries_dir: PathBuf,
     /// Query names, in the order each round runs them.
     pub queries: Vec<String>,
@@ -145,6 +152,128 @@ pub fn measure(
     })
 }
 
+/// The command that counts one side's instructions: `run --instructions runs` over every
+/// query, timed once without warm-up (the timing is not used).
+fn count_command(side: &Side, plan: &Plan, runs: u32, out: &Path) -> Command {
+    let mut cmd = Command::new(&side.bin);
+    cmd.arg("run")
+        .arg("--data")
+        .arg(&plan.instr_data)
+        .arg("--queries")
+        .arg(&plan.queries_dir);
+    for q in &plan.queries {
+        cmd.args(["--query", q]);
+    }
+    cmd.args(["--iterations", "1", "--warmup", "0"])
+        .args(["--instructions", &runs.to_string()])
+        .arg("--out")
+        .arg(out)
+        .arg("--quiet");
+    for s in &side.settings {
+        cmd.args(["--set", s]);
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// Counts both sides' instructions per execution (`runs` counted runs per query), writing
+/// `dir/base.json` and `dir/new.json`. The two valgrind processes run at the same time, one per
+/// core: a count does not depend on timing (the A/A gates measured it, see
+/// docs/gate-calibration.md). A side whose binary has no `run --instructions` (older than the
+/// metric) gets None, and so does every side when valgrind is missing: the gate then judges wall
+/// time alone, and `log` says why in one line.
+pub fn count_instructions(
+    plan: &Plan,
+    runs: u32,
+    sides: [&Side; 2],
+    dir: &Path,
+    log: &mut dyn FnMut(&str),
+) -> Result<[Option<RunResult>; 2]> {
+    if let Err(e) = crate::callgrind::valgrind_version() {
+        log(&format!("instructions not counted: {e}"));
+        return Ok([None, None]);
+    }
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    let started = Instant::now();
+    let outs = sides.map(|s| dir.join(format!("{}.json", s.name)));
+    let children: Vec<_> = sides
+        .iter()
+        .zip(&outs)
+        .map(|(side, out)| {
+            count_command(side, plan, runs, out)
+                .spawn()
+                .map_err(|e| Error::io(format!("starting {}", side.bin.display()), e))
+        })
+        .collect::<Result<_>>()?;
+    let mut counted = [None, None];
+    for (i, child) in children.into_iter().enumerate() {
+        let (side, out) = (sides[i], &outs[i]);
+        let output = child
+            .wait_with_output()
+            .map_err(|e| Error::io(format!("waiting for {}", side.bin.display()), e))?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let last = stderr.lines().last().unwrap_or("").trim().to_string();
+        match output.status.code() {
+            Some(0 | 1) if out.is_file() => {
+                let r = RunResult::read(out)?;
+                if r.instructions_setup.is_none() {
+                    return Err(Error::Results(format!(
+                        "{}: {} counted no instructions",
+                        out.display(),
+                        side.name
+                    )));
+                }
+                counted[i] = Some(r);
+            }
+            Some(2) if stderr.contains("--instructions") && stderr.contains("unexpected") => {
+                log(&format!(
+                    "instructions: {} ({}) predates `run --instructions`; judged on wall time only",
+                    side.name,
+                    side.bin.display()
+                ));
+            }
+            _ => {
+                return Err(Error::Config(format!(
+                    "{} ({}) failed counting instructions with {}: {last}",
+                    side.name,
+                    side.bin.display(),
+                    output.status
+                )));
+            }
+        }
+    }
+    log(&format!(
+        "instructions: {} queries, {runs} counted runs each, both sides in {:.0} s",
+        plan.queries.len(),
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(counted)
+}
+
+/// Copies each query's instruction counts (and how they were made) from `counted` into
+/// `merged`, a side's merged rounds.
+pub fn attach_instructions(merged: &mut RunResult, counted: &RunResult) {
+    let from = counted
+        .engines
+        .iter()
+        .find(|e| e.engine.name == "datafusion");
+    for e in merged
+        .engines
+        .iter_mut()
+        .filter(|e| e.engine.name == "datafusion")
+    {
+        for q in &mut e.queries {
+            q.instructions = from
+                .and_then(|f| f.queries.iter().find(|c| c.name == q.name))
+                .and_then(|c| c.instructions.clone());
+        }
+    }
+    merged.instructions_setup = counted.instructions_setup.clone();
+}
+
 fn read_round(path: &Path) -> Result<RunResult> {
     let r = RunResult::read(path)?;
     if r.engines.len() != 1 || r.engines[0].queries.len() != 1 {
@@ -232,7 +361,8 @@ fn merge_query(runs: &[&QueryResult]) -> Result<QueryResult> {
 }
 
 /// BASE and NEW merged again from a gate directory's `rounds/` files
-/// (`<side>-rNN-<query>.json`), so results of any gate can be re-analysed.
+/// (`<side>-rNN-<query>.json`) and its instruction counts (`instructions/<side>.json`, where
+/// counted), so results of any gate can be re-analysed.
 pub fn merge_dir(dir: &Path) -> Result<(RunResult, RunResult)> {
     let rounds = dir.join("rounds");
     let mut names: Vec<String> = std::fs::read_dir(&rounds)
@@ -261,7 +391,12 @@ pub fn merge_dir(dir: &Path) -> Result<(RunResult, RunResult)> {
                 rounds.display()
             )));
         }
-        sides.push(merge_side(side, &files)?);
+        let mut merged = merge_side(side, &files)?;
+        let counted = dir.join("instructions").join(format!("{side}.json"));
+        if counted.is_file() {
+            attach_instructions(&mut merged, &RunResult::read(&counted)?);
+        }
+        sides.push(merged);
     }
     let new = sides.pop().expect("two sides");
     let base = sides.pop().expect("two sides");

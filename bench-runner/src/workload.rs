@@ -8,6 +8,10 @@
 //! ```
 //! A file without a header runs too, named after its file (without `.sql`), category `custom`.
 //!
+//! `-- instr-threshold: 2 %` gives a query its own instruction threshold in `compare` and the
+//! gate, for a query whose instruction count moves between processes more than the default
+//! threshold allows (measured by the A/A gates; see docs/gate-calibration.md).
+//!
 //! The default workload, the repository's `queries/*.sql`, is built into the binary
 //! ([`builtin`]), so `bench-runner run` needs no checkout; `--queries DIR` replaces it.
 
@@ -23,8 +27,26 @@ pub struct Query {
     pub category: String,
     pub intent: String,
     pub sql: String,
+    /// `-- instr-threshold:` in hundredths of a percent (200 = 2 %).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instr_threshold_bp: Option<u32>,
     #[serde(skip)]
     pub path: PathBuf,
+}
+
+/// "2 %", "2%", "0.75 %" as hundredths of a percent; None for anything else or not in (0, 100).
+fn parse_percent_bp(v: &str) -> Option<u32> {
+    let n: f64 = v.trim().strip_suffix('%')?.trim().parse().ok()?;
+    (n > 0.0 && n < 100.0).then(|| (n * 100.0).round() as u32)
+}
+
+/// Instruction thresholds the built-in workload's headers set, by query name (0.02 = 2 %).
+pub fn builtin_instr_thresholds() -> std::collections::BTreeMap<String, f64> {
+    builtin()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|q| Some((q.name, q.instr_threshold_bp? as f64 / 10_000.0)))
+        .collect()
 }
 
 impl Query {
@@ -35,6 +57,7 @@ impl Query {
             category: "custom".into(),
             intent: String::new(),
             sql: String::new(),
+            instr_threshold_bp: None,
             path: path.to_path_buf(),
         };
         let mut body = Vec::new();
@@ -49,6 +72,16 @@ impl Query {
                             "name" => q.name = value,
                             "category" => q.category = value,
                             "intent" => q.intent = value,
+                            "instr-threshold" => {
+                                q.instr_threshold_bp = Some(parse_percent_bp(&value).ok_or_else(
+                                    || {
+                                        Error::Workload(format!(
+                                            "{}: instr-threshold {value:?} is not a percentage like \"2 %\"",
+                                            path.display()
+                                        ))
+                                    },
+                                )?)
+                            }
                             _ => body.push(line),
                         }
                         continue;

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use bench_runner::compare::Comparison;
+use bench_runner::compare::{Comparison, Verdict};
 use bench_runner::results::RunResult;
 
 mod common;
@@ -64,12 +64,17 @@ fn compare_reports_answers_plans_and_refuses_bad_input() {
             .iter()
             .all(|q| !q.plan_changed && q.ci_low.unwrap() <= q.ci_high.unwrap())
     );
-    assert_eq!(
-        o.status.code(),
-        Some(if c.regressions() > 0 { 1 } else { 0 }),
+    // Two sequential runs of one binary (an A/A pair): neither slower nor faster, exit 0. The
+    // queries take a few milliseconds here, where drift between runs used to raise false alarms
+    // (docs/gate-calibration.md); the floor is what keeps them quiet.
+    assert!(
+        c.queries
+            .iter()
+            .all(|q| matches!(q.verdict, Verdict::NoChange | Verdict::Inconclusive)),
         "{}",
         text(&o.stdout)
     );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
     let table = std::fs::read_to_string(&md).unwrap();
     assert_eq!(
         table

@@ -42,17 +42,29 @@ fn write(dir: &Path, name: &str, r: &RunResult) -> PathBuf {
     p
 }
 
-/// Runs `compare BASE NEW --json`; the exit code and the comparison.
+/// Runs `compare BASE NEW --json` with no drift or floor (the made-up timings have no drift
+/// between runs for them to absorb); the exit code and the comparison.
 fn compare(dir: &Path, base: &Path, new: &Path) -> (Option<i32>, Comparison, String) {
+    compare_with(dir, base, new, &["--drift", "0", "--floor-ms", "0"])
+}
+
+fn compare_with(
+    dir: &Path,
+    base: &Path,
+    new: &Path,
+    extra: &[&str],
+) -> (Option<i32>, Comparison, String) {
     let js = dir.join("c.json");
     let _ = std::fs::remove_file(&js);
-    let o = bench_runner(&[
+    let mut args = vec![
         "compare",
         base.to_str().unwrap(),
         new.to_str().unwrap(),
         "--json",
         js.to_str().unwrap(),
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let o = bench_runner(&args);
     let c = serde_json::from_str(&std::fs::read_to_string(&js).unwrap()).unwrap();
     (o.status.code(), c, text(&o.stdout))
 }
@@ -166,5 +178,86 @@ fn an_ordered_digest_in_new_only_is_no_answer_change_but_another_order_is() {
         c.queries.iter().filter(|q| q.answer_changed).count(),
         1,
         "{out}"
+    );
+}
+
+/// Plain runs (not a gate's rounds) get a band widened by the drift measured between
+/// sequential runs and an absolute floor: a query of about 2 ms whose median doubles is within
+/// what sequential runs of one binary showed, and is not called slower; the same doubling of a
+/// query of 10 ms is. With `--drift 0 --floor-ms 0` both are.
+#[test]
+fn plain_runs_are_judged_with_the_measured_drift_and_floor() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = write(tmp.path(), "base.json", &timed(&fixture(), 1.0));
+    let slow = write(tmp.path(), "slow.json", &timed(&fixture(), 2.0));
+    let (code, c, out) = compare_with(tmp.path(), &base, &slow, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    let floor_ms = c.floor_us / 1e3;
+    assert!(
+        floor_ms > 0.0 && c.drift > 0.0,
+        "defaults: {floor_ms} ms, {}",
+        c.drift
+    );
+    for q in &c.queries {
+        let base_ms = q.base_median_us.unwrap() as f64 / 1e3;
+        let band = q.band.unwrap();
+        let expected = (1.0 + c.noise) * (1.0 + c.drift) + floor_ms / base_ms;
+        assert!((band - expected).abs() < 1e-9, "{}: band {band}", q.query);
+        // Doubled (±2 %): slower exactly when 2 clears the band.
+        if band < 1.9 {
+            assert_eq!(q.verdict, Verdict::Slower, "{}:\n{out}", q.query);
+        } else if band > 2.1 {
+            assert_ne!(q.verdict, Verdict::Slower, "{}:\n{out}", q.query);
+        }
+    }
+    assert!(
+        c.queries.iter().any(|q| q.verdict != Verdict::Slower),
+        "the fixture has a query of a few ms that the floor protects:\n{out}"
+    );
+    assert!(
+        c.queries.iter().any(|q| q.verdict == Verdict::Slower),
+        "and queries of 10 ms whose doubling is seen:\n{out}"
+    );
+    assert!(out.contains("drift") && out.contains("floor"), "{out}");
+    let (_, c, out) = compare_with(
+        tmp.path(),
+        &base,
+        &slow,
+        &["--drift", "0", "--floor-ms", "0"],
+    );
+    assert!(
+        c.queries.iter().all(|q| q.verdict == Verdict::Slower),
+        "{out}"
+    );
+}
+
+/// A whole-line SQL comment (a header line an older parser kept in the SQL, such as
+/// `-- instr-threshold: 2 %` in a gate whose BASE predates it) is no workload difference; a
+/// changed statement still is.
+#[test]
+fn comment_lines_are_no_workload_difference() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base_run = timed(&fixture(), 1.0);
+    let base = write(tmp.path(), "base.json", &base_run);
+    let mut commented = base_run.clone();
+    let q = &mut commented.engines[0].queries[0];
+    q.sql = format!("-- instr-threshold: 2 %\n{}", q.sql);
+    let new = write(tmp.path(), "commented.json", &commented);
+    let (code, c, out) = compare(tmp.path(), &base, &new);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        c.queries.iter().all(|q| q.verdict == Verdict::NoChange),
+        "{out}"
+    );
+    let mut changed = base_run.clone();
+    let q = &mut changed.engines[0].queries[0];
+    q.sql = q.sql.replacen("SELECT", "SELECT DISTINCT", 1);
+    let new = write(tmp.path(), "changed.json", &changed);
+    let o = bench_runner(&["compare", base.to_str().unwrap(), new.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("the SQL of"),
+        "{}",
+        text(&o.stderr)
     );
 }

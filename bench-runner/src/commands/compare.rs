@@ -23,6 +23,19 @@ pub struct JudgeArgs {
     /// holm or bh (Benjamini-Hochberg).
     #[arg(long, default_value = "holm", value_parser = ["holm", "bh"])]
     correction: String,
+    /// Instructions: relative change in instructions per execution that makes a query slower
+    /// (0.005 = 0.5 %; derived from the A/A spread, see docs/gate-calibration.md).
+    #[arg(long, default_value_t = compare::DEFAULT_INSTR_THRESHOLD)]
+    instr_threshold: f64,
+    /// Plain runs (not a gate's paired rounds): an absolute floor in milliseconds added to the
+    /// noise band, so that queries of a few milliseconds are not called slower by drift between
+    /// two runs (measured with `calibrate --sequential`).
+    #[arg(long, default_value_t = compare::DEFAULT_FLOOR_US / 1e3)]
+    floor_ms: f64,
+    /// Plain runs: relative drift between two runs made apart, widening the noise band to
+    /// (1 + noise)(1 + drift) (measured with `calibrate --sequential`; 0 for a quiet machine).
+    #[arg(long, default_value_t = compare::DEFAULT_DRIFT)]
+    drift: f64,
 }
 
 impl JudgeArgs {
@@ -36,8 +49,29 @@ impl JudgeArgs {
                 self.confidence
             )));
         }
+        if !(self.instr_threshold > 0.0 && self.instr_threshold < 1.0) {
+            return Err(usage(format!(
+                "--instr-threshold {} is not in (0, 1)",
+                self.instr_threshold
+            )));
+        }
+        if !(self.floor_ms >= 0.0 && self.floor_ms.is_finite()) {
+            return Err(usage(format!(
+                "--floor-ms {} is not a number of milliseconds >= 0",
+                self.floor_ms
+            )));
+        }
+        if !(self.drift >= 0.0 && self.drift.is_finite()) {
+            return Err(usage(format!(
+                "--drift {} is not a number >= 0",
+                self.drift
+            )));
+        }
         Ok(Options {
             noise: self.noise,
+            instr_threshold: self.instr_threshold,
+            floor_us: self.floor_ms * 1e3,
+            drift: self.drift,
             confidence: self.confidence,
             resamples: self.resamples.max(100),
             correction: if self.correction == "bh" {

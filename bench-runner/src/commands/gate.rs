@@ -37,6 +37,14 @@ pub struct Args {
     /// Files of the generated dataset.
     #[arg(long, default_value_t = 4)]
     files: u64,
+    /// Dataset instructions are counted on (default: --data when given, else
+    /// data/gate-<instr-rows>, generated when missing or different).
+    #[arg(long, value_name = "DIR")]
+    instr_data: Option<PathBuf>,
+    /// Rows of the generated instruction dataset (in 2 files): callgrind runs a query about 50
+    /// times slower than natively, so it is smaller than the wall-time one.
+    #[arg(long, default_value_t = 200_000)]
+    instr_rows: u64,
     /// Directory of *.sql files (default: this build's built-in workload, written to
     /// OUT/workload/ so that both sides run the same SQL).
     #[arg(long)]
@@ -53,8 +61,14 @@ pub struct Args {
     /// Warm-up runs per query per round and side (after the cold run).
     #[arg(long, default_value_t = 1)]
     warmup: u32,
-    /// Time budget for measuring: no round starts that would end past it (at least 2 run).
-    #[arg(long, default_value_t = 10.0)]
+    /// Instructions: counted runs per query and side under callgrind (median taken; 0: wall
+    /// time only). Both sides count at once, before the wall-time rounds.
+    #[arg(long, default_value_t = 3)]
+    instr_runs: u32,
+    /// Time budget for the wall-time rounds: no round starts that would end past it (at least
+    /// 2 run). 9 minutes at most, so that the whole gate (BASE build about 3, instructions
+    /// about 2) stays within 15.
+    #[arg(long, default_value_t = 9.0)]
     max_minutes: f64,
     /// Engine setting for BASE's runs (repeatable).
     #[arg(long = "base-set", value_name = "KEY=VALUE")]
@@ -109,6 +123,14 @@ pub fn exec(args: Args) -> Outcome {
     if args.data.is_none() {
         gate::ensure_dataset(&data, args.rows, args.files, &mut log)?;
     }
+    let instr_data = match (&args.instr_data, &args.data) {
+        (Some(d), _) => d.clone(),
+        (None, Some(d)) => d.clone(),
+        (None, None) => PathBuf::from(format!("data/gate-{}", args.instr_rows)),
+    };
+    if args.instr_runs > 0 && args.instr_data.is_none() && args.data.is_none() {
+        gate::ensure_dataset(&instr_data, args.instr_rows, 2, &mut log)?;
+    }
     let queries_dir = match &args.queries {
         Some(d) => d.clone(),
         None => {
@@ -120,6 +142,7 @@ pub fn exec(args: Args) -> Outcome {
     let queries = workload::select(workload::load_dir(&queries_dir)?, &args.query)?;
     let plan = gate::Plan {
         data,
+        instr_data,
         queries_dir,
         queries: queries.iter().map(|q| q.name.clone()).collect(),
         rounds: args.rounds.max(1),
@@ -145,13 +168,31 @@ pub fn exec(args: Args) -> Outcome {
         plan.rounds,
         plan.iterations
     ));
+    let counting = Instant::now();
+    let counted = if args.instr_runs > 0 {
+        gate::count_instructions(
+            &plan,
+            args.instr_runs,
+            [&base, &new],
+            &out.join("instructions"),
+            &mut log,
+        )
+    } else {
+        Ok([None, None])
+    };
+    let count_s = counting.elapsed().as_secs_f64();
     let measuring = Instant::now();
-    let measured = gate::measure(&plan, &base, &new, &mut log);
+    let measured = counted.and_then(|c| Ok((c, gate::measure(&plan, &base, &new, &mut log)?)));
     let measure_s = measuring.elapsed().as_secs_f64();
     if let Some(c) = &new_copy {
         let _ = std::fs::remove_file(c);
     }
-    let m = measured?;
+    let ([base_counted, new_counted], mut m) = measured?;
+    // Instructions are judged only where both sides were counted.
+    if let (Some(b), Some(n)) = (&base_counted, &new_counted) {
+        gate::attach_instructions(&mut m.base, b);
+        gate::attach_instructions(&mut m.new, n);
+    }
     let write = |name: &str, r: &RunResult| r.write(&out.join(name)).map_err(Usage::from);
     write("base.json", &m.base)?;
     write("new.json", &m.new)?;
@@ -167,7 +208,7 @@ pub fn exec(args: Args) -> Outcome {
     println!();
     print!("{}", c.to_markdown());
     log(&format!(
-        "{} rounds measured in {measure_s:.0} s, {:.0} s in all; {} (table: {})",
+        "instructions counted in {count_s:.0} s, {} rounds measured in {measure_s:.0} s, {:.0} s in all; {} (table: {})",
         m.rounds,
         started.elapsed().as_secs_f64(),
         if c.failed() { "FAILED" } else { "passed" },

@@ -56,19 +56,28 @@ pub(crate) fn section(doc: &mut Doc, inputs: &[Input], opts: &compare::Options) 
 }
 
 fn comparison_table(c: &Comparison) -> Table {
-    let mut t = Table::new(&[
+    let mut columns = vec![
         ("engine", false),
         ("query", false),
         ("base p50 ms", true),
         ("new p50 ms", true),
         ("ratio [95 % CI]", false),
         ("verdict", false),
-        ("answer", false),
-        ("plan", false),
-    ]);
+    ];
+    let instr = c.has_instructions();
+    if instr {
+        columns.extend([
+            ("base instr (M)", true),
+            ("new instr (M)", true),
+            ("instr ratio", true),
+            ("instr verdict", false),
+        ]);
+    }
+    columns.extend([("answer", false), ("plan", false)]);
+    let mut t = Table::new(&columns);
     for q in &c.queries {
         let f = |v: Option<u64>| v.map_or("-".into(), |us| fmt_ms(ms(us)));
-        t.rows.push(vec![
+        let mut row = vec![
             q.engine.clone(),
             q.query.clone(),
             f(q.base_median_us),
@@ -77,11 +86,20 @@ fn comparison_table(c: &Comparison) -> Table {
                 (Some(r), Some(l), Some(h)) => format!("{r:.3} [{l:.3}, {h:.3}]"),
                 _ => "-".into(),
             },
-            match q.verdict {
-                Verdict::Slower => "🔴 slower".into(),
-                Verdict::Faster => "🟢 faster".into(),
-                v => v.label().into(),
-            },
+            marked(q.verdict),
+        ];
+        if instr {
+            match &q.instructions {
+                Some(i) => row.extend([
+                    format!("{:.2}", i.base as f64 / 1e6),
+                    format!("{:.2}", i.new as f64 / 1e6),
+                    format!("{:.4}", i.ratio),
+                    marked(i.verdict),
+                ]),
+                None => row.extend(std::iter::repeat_n("-".to_string(), 4)),
+            }
+        }
+        row.extend([
             if q.answer_changed {
                 "✗ differs".into()
             } else {
@@ -93,6 +111,15 @@ fn comparison_table(c: &Comparison) -> Table {
                 "same".into()
             },
         ]);
+        t.rows.push(row);
     }
     t
+}
+
+fn marked(v: Verdict) -> String {
+    match v {
+        Verdict::Slower => "🔴 slower".into(),
+        Verdict::Faster => "🟢 faster".into(),
+        v => v.label().into(),
+    }
 }
