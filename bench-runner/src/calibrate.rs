@@ -115,12 +115,13 @@ fn instruction_calibration(
     let alarm = |x: f64, t: f64| {
         crate::compare::instruction_verdict(x, t) != crate::compare::Verdict::NoChange
     };
-    // At a global threshold t, each query judged with the larger of t and its own.
+    // At a default threshold t, a query with its own threshold is judged with the larger of
+    // the two, as `compare` does.
     let failing = |t: f64| {
         runs.iter()
             .filter(|r| {
                 (0..n).any(|i| {
-                    let own = threshold(i).max(o.instr_threshold);
+                    let own = threshold(i);
                     let t = if own > o.instr_threshold {
                         own.max(t)
                     } else {
