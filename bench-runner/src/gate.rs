@@ -58,24 +58,41 @@ pub struct Measured {
     pub rounds: u32,
 }
 
-fn run_once(side: &Side, plan: &Plan, query: &str, out: &Path) -> Result<()> {
+/// `side`'s `run` of `queries` on `data` with the plan's workload and the side's settings,
+/// writing its result to `out`; `extra` arguments go before the settings.
+fn run_command(
+    side: &Side,
+    plan: &Plan,
+    data: &Path,
+    queries: &[String],
+    extra: &[String],
+    out: &Path,
+) -> Command {
     let mut cmd = Command::new(&side.bin);
     cmd.arg("run")
         .arg("--data")
-        .arg(&plan.data)
+        .arg(data)
         .arg("--queries")
-        .arg(&plan.queries_dir)
-        .args(["--query", query])
-        .args(["--iterations", &plan.iterations.to_string()])
-        .args(["--warmup", &plan.warmup.to_string()])
-        .arg("--out")
-        .arg(out)
-        .arg("--quiet");
+        .arg(&plan.queries_dir);
+    for q in queries {
+        cmd.args(["--query", q]);
+    }
+    cmd.args(extra).arg("--out").arg(out).arg("--quiet");
     for s in &side.settings {
         cmd.args(["--set", s]);
     }
-    let output = cmd
-        .stdin(Stdio::null())
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+fn run_once(side: &Side, plan: &Plan, query: &str, out: &Path) -> Result<()> {
+    let extra = [
+        "--iterations".to_string(),
+        plan.iterations.to_string(),
+        "--warmup".to_string(),
+        plan.warmup.to_string(),
+    ];
+    let output = run_command(side, plan, &plan.data, &[query.to_string()], &extra, out)
         .output()
         .map_err(|e| Error::io(format!("starting {}", side.bin.display()), e))?;
     // Exit 1 is a failed query, recorded in the file; anything else is a usage error.
@@ -155,26 +172,13 @@ pub fn measure(
 /// The command that counts one side's instructions: `run --instructions runs` over every
 /// query, timed once without warm-up (the timing is not used).
 fn count_command(side: &Side, plan: &Plan, runs: u32, out: &Path) -> Command {
-    let mut cmd = Command::new(&side.bin);
-    cmd.arg("run")
-        .arg("--data")
-        .arg(&plan.instr_data)
-        .arg("--queries")
-        .arg(&plan.queries_dir);
-    for q in &plan.queries {
-        cmd.args(["--query", q]);
-    }
-    cmd.args(["--iterations", "1", "--warmup", "0"])
-        .args(["--instructions", &runs.to_string()])
-        .arg("--out")
-        .arg(out)
-        .arg("--quiet");
-    for s in &side.settings {
-        cmd.args(["--set", s]);
-    }
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    let extra = ["--iterations", "1", "--warmup", "0", "--instructions"]
+        .map(String::from)
+        .into_iter()
+        .chain([runs.to_string()])
+        .collect::<Vec<_>>();
+    let mut cmd = run_command(side, plan, &plan.instr_data, &plan.queries, &extra, out);
+    cmd.stdout(Stdio::null()).stderr(Stdio::piped());
     cmd
 }
 
