@@ -8,6 +8,9 @@ usage() {
   cat <<'EOF'
 Usage:
   ./deploy.sh [local] [--rows N] [--files N] [--executors N] [--iterations N] [--dry-run]
+  ./deploy.sh compose up|bench|results|down|status [--executors N] [--rows N] [--files N]
+              [--iterations N] [--store volume|s3] [--base local|public] [--project NAME]
+              [--bin-dir DIR] [--dry-run]
   ./deploy.sh k8s up|bench|results|down|status [--executors N] [--rows N] [--files N]
               [--iterations N] [--overlay local|multinode] [--image NAME:TAG] [--dry-run]
 
@@ -18,6 +21,22 @@ local (the default): builds the release binaries; generates the dataset into dat
   writes results/<run>.json and the report (results/<run>/report.md, report.html, charts/).
   Defaults: --rows 200000000 --files 40 (the full scale; --rows scales down, files follow),
   --executors 2, --iterations 10.
+
+compose: the Kubernetes topology in containers on this machine (docker compose, files under
+  .bench/compose-<project>/, generated from deploy/k8s by deploy/compose.py): a scheduler and
+  --executors executors, each its own container and address on private networks, run with the
+  pods' command lines, user and lock-down; the runner's containers reach the scheduler only.
+  up       build the release binaries and the image (deploy/image.sh, base made here unless
+           --base public), start the scheduler and executors, wait until all are registered
+  bench    data-gen, then bench-runner (again on every call), then results
+  results  copy the newest result file into results/ and render its report
+  down     remove every container, network and volume `up` and `bench` made
+  status   the containers and the executors the scheduler has registered
+  --store volume (default): the dataset on a shared volume at /data/logs; s3: in moto's S3
+  server, its own container (image built here), read over S3 by runner, scheduler and executors.
+  bench, results, down and status use what `up` was given (kept in .bench/compose-<project>/).
+  --bin-dir DIR: put these release binaries in the image instead of building them.
+  Defaults: --executors 2, --rows 200000000, --project logbench.
 
 k8s: against the current kubectl context (namespace logbench).
   up       build the image (docker), load it into kind or minikube when the context is one,
@@ -87,6 +106,11 @@ executors=2
 iterations=10
 overlay=local
 image=logbench:dev
+store=volume
+base=local
+bin_dir=
+project=logbench
+given=()
 
 if [[ $# -gt 0 && $1 != -* ]]; then
   mode=$1
@@ -94,14 +118,14 @@ if [[ $# -gt 0 && $1 != -* ]]; then
 fi
 case $mode in
   local) ;;
-  k8s)
-    [[ $# -gt 0 && $1 != -* ]] || die "k8s needs an action: up, bench, results, down or status" 2
+  k8s | compose)
+    [[ $# -gt 0 && $1 != -* ]] || die "$mode needs an action: up, bench, results, down or status" 2
     action=$1
     shift
-    case $action in up | bench | results | down | status) ;; *) die "unknown k8s action '$action'" 2 ;; esac
+    case $action in up | bench | results | down | status) ;; *) die "unknown $mode action '$action'" 2 ;; esac
     ;;
   help) usage; exit 0 ;;
-  *) die "unknown mode '$mode' (local or k8s; --help explains)" 2 ;;
+  *) die "unknown mode '$mode' (local, compose or k8s; --help explains)" 2 ;;
 esac
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -116,8 +140,16 @@ while [[ $# -gt 0 ]]; do
     --iterations) iterations=$(positive --iterations "$2") ;;
     --overlay) overlay=$2 ;;
     --image) image=$2 ;;
+    --store)
+      case $2 in volume | s3) store=$2 ;; *) die "--store is volume or s3, not '$2'" 2 ;; esac ;;
+    --base) base=$2 ;;
+    --bin-dir) bin_dir=$2 ;;
+    --project)
+      [[ $2 =~ ^[a-z0-9][a-z0-9_-]*$ ]] || die "--project needs lower-case letters, digits, - or _, not '$2'" 2
+      project=$2 ;;
     *) die "unknown option $1 (--help lists them)" 2 ;;
   esac
+  given+=("${1#--}")
   shift 2
 done
 # 40 files at the full scale; fewer for small datasets (at least 5M rows a file, at least 1).
@@ -127,7 +159,7 @@ if [[ -z $files ]]; then
 fi
 
 target=${CARGO_TARGET_DIR:-target}
-bin=$target/release
+bin=${bin_dir:-$target/release}
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 
 # ---------------------------------------------------------------------------------- local
@@ -224,7 +256,9 @@ k8s_up() {
   fi
   local kind
   kind=$(context_kind)
-  step "build the image $image (deploy/Dockerfile)" run docker build -f deploy/Dockerfile -t "$image" .
+  step "build the release binaries" \
+    run cargo build --release -p data-gen -p bench-runner -p logbench-cluster --bins
+  step "build the image $image (deploy/image.sh, base: $base)" run deploy/image.sh --tag "$image" --base "$base"
   case $kind in
     kind:*) step "load $image into kind cluster ${kind#kind:}" run kind load docker-image "$image" --name "${kind#kind:}" ;;
     minikube) step "load $image into minikube" run minikube image load "$image" ;;
@@ -341,7 +375,159 @@ k8s() {
   esac
 }
 
+# -------------------------------------------------------------------------------- compose
+cdir=.bench/compose-$project
+cfile=$cdir/compose.yaml
+
+compose() {
+  if docker compose version >/dev/null 2>&1; then
+    run docker compose -p "$project" -f "$cfile" "$@"
+  else
+    run docker-compose -p "$project" -f "$cfile" "$@"
+  fi
+}
+
+# What `up` was given, so that bench, results, down and status use the same cluster; a value
+# given again on their command line wins.
+compose_settings() {
+  local saved=$cdir/settings k v
+  if [[ $action == up ]]; then
+    $dry_run && return
+    mkdir -p "$cdir"
+    printf 'executors=%s\nrows=%s\nfiles=%s\niterations=%s\nstore=%s\nimage=%s\n' \
+      "$executors" "$rows" "$files" "$iterations" "$store" "$image" >"$saved.tmp"
+    mv "$saved.tmp" "$saved"
+    return
+  fi
+  [[ -f $saved ]] || { $dry_run && return; die "no cluster '$project' here: run ./deploy.sh compose up first" 2; }
+  while IFS='=' read -r k v; do
+    [[ " ${given[*]} " == *" $k "* ]] && continue
+    case $k in
+      executors) executors=$v ;; rows) rows=$v ;; files) files=$v ;;
+      iterations) iterations=$v ;; store) store=$v ;; image) image=$v ;;
+    esac
+  done <"$saved"
+}
+
+# The compose file for these settings (deploy/compose.py, from the Kubernetes manifests).
+write_compose() { # RUN-ID
+  local py=python3
+  [[ -x ${LOGBENCH_VENV:-}/bin/python ]] && py=$LOGBENCH_VENV/bin/python
+  local key=logbench:logbench-secret
+  [[ -f $cdir/s3-key ]] && key=$(cat "$cdir/s3-key")
+  if $dry_run; then
+    printf '+ deploy/compose.py --executors %s --rows %s --files %s --iterations %s --run-id %s --store %s --image %s --project %s > %s\n' \
+      "$executors" "$rows" "$files" "$iterations" "$1" "$store" "$image" "$project" "$cfile"
+    return
+  fi
+  mkdir -p "$cdir"
+  "$py" deploy/compose.py --executors "$executors" --rows "$rows" --files "$files" \
+    --iterations "$iterations" --run-id "$1" --store "$store" --image "$image" \
+    --moto-image logbench-moto:dev --project "$project" --s3-key "$key" >"$cfile.tmp"
+  mv "$cfile.tmp" "$cfile"
+}
+
+compose_up() {
+  local moto=()
+  [[ $store == s3 ]] && moto=(--moto logbench-moto:dev)
+  if [[ -z $bin_dir ]]; then
+    step "build the release binaries" \
+      run cargo build --release -p data-gen -p bench-runner -p logbench-cluster --bins
+  fi
+  step "build the image $image (deploy/image.sh, base: $base)" \
+    run deploy/image.sh --tag "$image" --base "$base" --bin-dir "${bin_dir:-$bin}" "${moto[@]}"
+  if [[ $store == s3 && ! -f $cdir/s3-key ]] && ! $dry_run; then
+    # Random hex credentials for moto, kept with the settings (moto accepts any; real ones
+    # never reach the compose file because there are none).
+    mkdir -p "$cdir"
+    printf '%s:%s' "$(od -An -N10 -tx1 /dev/urandom | tr -d ' \n')" \
+      "$(od -An -N20 -tx1 /dev/urandom | tr -d ' \n')" >"$cdir/s3-key"
+  fi
+  write_compose up
+  step "start the scheduler and $executors executors${moto:+ and the S3 server}" compose up -d
+  step "wait until the scheduler has registered $executors executors" compose run --rm wait
+  $dry_run || log "cluster '$project' up: $executors executors, data on the $store store"
+}
+
+compose_bench() {
+  local id=compose-$stamp rc=0
+  write_compose "$id"
+  if [[ $store == s3 ]]; then
+    step "create the bucket" compose run --rm bucket
+    step "dataset: $rows rows in $files files (data-gen, into scratch space)" compose run --rm data-gen
+    step "upload the dataset to the bucket (skipped when it is already there)" compose run --rm upload
+  else
+    step "dataset: $rows rows in $files files on the data volume (kept if its manifest matches)" \
+      compose run --rm data-gen
+  fi
+  step "wait until the scheduler has registered $executors executors" compose run --rm wait
+  log "[$((step_no + 1))] run the workload on DataFusion (in the runner's container), then on Ballista"
+  step_no=$((step_no + 1))
+  compose run --rm bench || rc=$?
+  # 1: a query failed or the engines disagreed, and the result file says which.
+  ((rc == 0 || rc == 1)) || die "bench-runner exited $rc (no result written)"
+  compose_results
+  ((rc == 0)) || die "done, but some queries failed or the engines disagreed (the report lists them)" 1
+}
+
+compose_results() {
+  local tmp newest
+  if $dry_run; then
+    run docker cp "$project-scheduler:/data/results/." "$cdir/results"
+    newest=compose-RUN.json
+  else
+    tmp=$(mktemp -d)
+    docker cp "$project-scheduler:/data/results/." "$tmp" >/dev/null 2>&1 || true
+    # The newest by modification time (run ids are timestamps, but a copied-in file may not be).
+    newest=$(find "$tmp" -maxdepth 1 -name '*.json' -printf '%T@ %f\n' | sort -rn | head -n 1 | cut -d' ' -f2-)
+    [[ -n $newest ]] || { rm -rf "$tmp"; die "no result file on the data volume yet: run ./deploy.sh compose bench"; }
+    mkdir -p results
+    cp "$tmp/$newest" "results/$newest.tmp" && mv "results/$newest.tmp" "results/$newest"
+    rm -rf "$tmp"
+    log "copied results/$newest"
+  fi
+  step "render the report" run "$bin/bench-runner" report "results/$newest" --out "results/${newest%.json}"
+  printf 'result: results/%s\nreport: results/%s/report.html\n' "$newest" "${newest%.json}"
+}
+
+compose_down() {
+  [[ -f $cfile ]] || write_compose down
+  step "remove the containers, networks and volumes of '$project'" compose down -v --remove-orphans --timeout 10
+  # One-off containers (bench, trials) and anything else labelled with this project.
+  if $dry_run; then
+    printf '+ docker rm -f (every container labelled io.logbench.project=%s); the same for networks and volumes\n' "$project"
+  else
+    local ids label=label=io.logbench.project=$project
+    mapfile -t ids < <(docker ps -aq --filter "$label")
+    ((${#ids[@]} == 0)) || docker rm -f "${ids[@]}" >/dev/null
+    mapfile -t ids < <(docker network ls -q --filter "$label")
+    ((${#ids[@]} == 0)) || docker network rm "${ids[@]}" >/dev/null
+    mapfile -t ids < <(docker volume ls -q --filter "$label")
+    ((${#ids[@]} == 0)) || docker volume rm "${ids[@]}" >/dev/null
+    rm -f "$cfile"
+    log "cluster '$project' removed"
+  fi
+}
+
+compose_main() {
+  command -v docker >/dev/null || die "docker not found: compose mode needs a Docker Engine" 2
+  $dry_run || docker info >/dev/null 2>&1 || die "no Docker daemon answers (docker info failed)" 2
+  compose_settings
+  case $action in
+    up) compose_up ;;
+    bench) compose_bench ;;
+    results) compose_results ;;
+    down) compose_down ;;
+    status)
+      [[ -f $cfile ]] || write_compose status
+      compose ps
+      compose run --rm wait bench-runner cluster executors --scheduler=logbench-scheduler:50050 --timeout=10
+      ;;
+  esac
+}
+
 case $mode in
   local) local_pipeline ;;
+  compose) compose_main ;;
   k8s) k8s ;;
 esac

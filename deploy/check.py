@@ -11,7 +11,9 @@ For every overlay under deploy/k8s/overlays:
      volume is at one path; that Secrets read are the ones deploy.sh creates; and, where the
      dataset is in an object store, that every program reading it has the endpoint (a Service)
      and the credentials, and the upload writes where the runner reads.
-A self-test first shows that the validation rejects a misspelt field.
+A self-test first shows that the validation rejects a misspelt field. Then the compose file
+that `./deploy.sh compose` runs (deploy/compose.py) is checked against the rendered manifests:
+each container's command line, user, read-only root, capabilities and no-new-privileges.
 
 Usage: deploy/check.py [--bin-dir DIR] [--kubernetes-version X.Y.Z]
 Exit 0 when everything holds; 1 with one line per problem otherwise.
@@ -284,6 +286,11 @@ def main():
                 f"check.py: overlay {o}: {len(docs)} objects ({', '.join(kinds)}) valid against "
                 f"Kubernetes {a.kubernetes_version} (strict); flags, env, ports and volumes line up"
             )
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import compose
+
+    if not compose.check():
+        failed = True
     sys.exit(1 if failed else 0)
 
 

@@ -1,5 +1,6 @@
 //! Which Ballista cluster a run uses, in order: the scheduler named with `--scheduler` (the
-//! local cluster's event log is found when the address is that cluster's), the cluster
+//! local cluster's event log is found when the address is that cluster's; the run waits up to
+//! the ready timeout until it has an executor), the cluster
 //! `bench-runner cluster up` left running, or a cluster started for this run and stopped
 //! when the returned guard drops.
 
@@ -80,12 +81,15 @@ pub async fn connect(choice: &Choice, settings: &[(String, String)]) -> Result<C
             )
         }
     };
+    // A scheduler named by address may be starting, or restarting, with its executors still
+    // registering (a container or pod started beside it): wait for one, within the bound.
+    let registered = if embedded.is_none() {
+        rest::wait_for_executors(&address, 1, choice.ready_timeout).await?
+    } else {
+        rest::executors(&address, Duration::from_secs(5)).await?
+    };
     let engine = BallistaEngine::connect(&address, settings, events).await?;
-    let executors = rest::executors(&address, Duration::from_secs(5))
-        .await?
-        .into_iter()
-        .map(|e| e.id)
-        .collect();
+    let executors = registered.into_iter().map(|e| e.id).collect();
     let info = ClusterInfo {
         scheduler: address,
         executors,

@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
@@ -65,7 +65,7 @@ pub async fn get(addr: &str, path: &str, timeout: Duration) -> Result<(u16, Stri
 }
 
 /// One registered executor, as `GET /api/executors` lists it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Executor {
     pub id: String,
     pub host: String,
@@ -87,4 +87,49 @@ pub async fn executors(addr: &str, timeout: Duration) -> Result<Vec<Executor>> {
             "scheduler {addr}/api/executors: unexpected answer ({e})"
         ))
     })
+}
+
+/// Polls `GET /api/executors` until at least `n` executors are registered, and returns them.
+/// Until `timeout` an unreachable scheduler counts as not ready yet; after it, the last error
+/// (or the count reached) is the error.
+pub async fn wait_for_executors(addr: &str, n: usize, timeout: Duration) -> Result<Vec<Executor>> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let last = match executors(
+            addr,
+            left.clamp(Duration::from_millis(100), Duration::from_secs(5)),
+        )
+        .await
+        {
+            Ok(found) if found.len() >= n => return Ok(found),
+            Ok(found) => format!("{} of {n} executors registered", found.len()),
+            Err(e) => e.to_string(),
+        };
+        if tokio::time::Instant::now() >= deadline {
+            return Err(Error::Engine(format!(
+                "scheduler {addr}: not {n} executors within {} s ({last})",
+                timeout.as_secs()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// One line per executor: id, address, seconds since its last heartbeat.
+pub fn executors_table(found: &[Executor]) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let mut out = format!("{} executors registered\n", found.len());
+    for e in found {
+        let seen = e.last_seen.map_or("never".to_string(), |ms| {
+            format!("{:.1} s ago", now.saturating_sub(ms) as f64 / 1000.0)
+        });
+        out.push_str(&format!(
+            "  {:<24} {}:{:<6} last heartbeat {seen}\n",
+            e.id, e.host, e.port
+        ));
+    }
+    out
 }

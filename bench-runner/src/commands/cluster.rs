@@ -1,5 +1,6 @@
 //! `bench-runner cluster up|status|down|restart-executor`: a local Ballista cluster of separate
-//! processes ([`bench_runner::cluster::local`]). The cluster flags of `run` and `overhead`
+//! processes ([`bench_runner::cluster::local`]); `cluster executors`: what any running
+//! scheduler has registered (containers, Kubernetes). The cluster flags of `run` and `overhead`
 //! ([`ClusterArgs`]) live here too.
 
 use std::path::PathBuf;
@@ -7,6 +8,7 @@ use std::time::Duration;
 
 use bench_runner::cluster::connect::{self, Choice, Connected};
 use bench_runner::cluster::local::{self, ClusterSpec, ClusterState};
+use bench_runner::cluster::rest;
 
 use super::{Outcome, Usage, pretty, usage};
 
@@ -26,6 +28,22 @@ pub enum Command {
     Down {
         #[command(flatten)]
         dir: StateDir,
+    },
+    /// The executors a running scheduler has registered (its REST API), optionally after
+    /// waiting until at least N are: the readiness check for clusters not started here.
+    Executors {
+        /// The scheduler, host:port.
+        #[arg(long, value_name = "HOST:PORT")]
+        scheduler: String,
+        /// Wait until at least this many executors are registered.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        wait_for: usize,
+        /// Give up after this many seconds (an unreachable scheduler is retried until then).
+        #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+        timeout: u64,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Start an executor again (same id, ports and work directory) and wait until it is registered.
     RestartExecutor {
@@ -161,6 +179,26 @@ pub async fn exec(cmd: Command) -> Outcome {
                 state.scheduler.pid,
                 state.executors.len()
             );
+        }
+        Command::Executors {
+            scheduler,
+            wait_for,
+            timeout,
+            json,
+        } => {
+            let (host, port) =
+                bench_runner::cluster::split_host_port("--scheduler", &scheduler).map_err(usage)?;
+            let found = rest::wait_for_executors(
+                &format!("{host}:{port}"),
+                wait_for,
+                Duration::from_secs(timeout),
+            )
+            .await?;
+            if json {
+                print!("{}", pretty(&found));
+            } else {
+                print!("{}", rest::executors_table(&found));
+            }
         }
         Command::RestartExecutor { id, dir } => {
             let mut state = require_state(&dir)?;

@@ -1,0 +1,352 @@
+//! The Kubernetes topology in containers (`./deploy.sh compose`), for real, when a Docker
+//! daemon answers: our image built here on a base made here, a scheduler and two executors
+//! in their own locked-down containers on private networks, the workload run by a runner
+//! container that reaches the scheduler only, and one trial of each fault
+//! (`scripts/faults.py`). Without a daemon the test says so in one line and checks nothing.
+//! Every container, network and volume the test makes is removed when it ends, pass or fail.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use common::{text, venv};
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn bin_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_bench-runner"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn docker(args: &[&str]) -> Output {
+    Command::new("docker")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("docker runs")
+}
+
+fn docker_ok(args: &[&str]) -> String {
+    let o = docker(args);
+    assert!(
+        o.status.success(),
+        "docker {args:?}: {}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    text(&o.stdout)
+}
+
+fn daemon() -> bool {
+    Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// `./deploy.sh compose ACTION --project P ...`, with the test's binaries and Python tools.
+fn deploy(project: &str, action: &str, extra: &[&str]) -> Output {
+    Command::new(repo().join("deploy.sh"))
+        .args(["compose", action, "--project", project])
+        .args(extra)
+        .env("LOGBENCH_VENV", venv())
+        .env("CARGO_TARGET_DIR", bin_dir().parent().unwrap())
+        .stdin(Stdio::null())
+        .output()
+        .expect("deploy.sh runs")
+}
+
+fn ok(what: &str, o: &Output) {
+    assert!(
+        o.status.success(),
+        "{what}: exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+}
+
+/// What is labelled with the project: containers, networks, volumes.
+fn leftovers(project: &str) -> Vec<String> {
+    let label = format!("label=io.logbench.project={project}");
+    let mut out = Vec::new();
+    for (kind, args) in [
+        ("container", vec!["ps", "-a", "-q", "--filter", &label]),
+        ("network", vec!["network", "ls", "-q", "--filter", &label]),
+        ("volume", vec!["volume", "ls", "-q", "--filter", &label]),
+    ] {
+        for id in text(&docker(&args).stdout).split_whitespace() {
+            out.push(format!("{kind} {id}"));
+        }
+    }
+    out
+}
+
+/// Takes the cluster down when dropped, whatever happened, and removes the copied results.
+struct Down {
+    project: String,
+    copied: Vec<PathBuf>,
+}
+
+impl Drop for Down {
+    fn drop(&mut self) {
+        let o = deploy(&self.project, "down", &[]);
+        if !o.status.success() {
+            eprintln!("compose down: {}", text(&o.stderr));
+        }
+        for p in &self.copied {
+            let _ = std::fs::remove_file(p);
+            let _ = std::fs::remove_dir_all(p.with_extension(""));
+        }
+        let _ = std::fs::remove_dir_all(repo().join(format!(".bench/compose-{}", self.project)));
+        let _ = docker(&["rmi", "-f", &format!("{}:dev", self.project)]);
+    }
+}
+
+fn inspect(name: &str) -> Value {
+    let v: Value = serde_json::from_str(&docker_ok(&["inspect", name])).unwrap();
+    v[0].clone()
+}
+
+fn networks(c: &Value) -> BTreeSet<String> {
+    c["NetworkSettings"]["Networks"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect()
+}
+
+/// Each container runs as the pods do: uid 65532, read-only root, no capabilities, no new
+/// privileges, no port published.
+fn locked_down(c: &Value) {
+    let name = c["Name"].as_str().unwrap();
+    let h = &c["HostConfig"];
+    assert_eq!(c["Config"]["User"], "65532:65532", "{name}: user");
+    assert_eq!(h["ReadonlyRootfs"], true, "{name}: read-only root");
+    assert_eq!(
+        h["CapDrop"],
+        serde_json::json!(["ALL"]),
+        "{name}: capabilities"
+    );
+    assert!(
+        h["SecurityOpt"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o == "no-new-privileges:true"),
+        "{name}: no-new-privileges"
+    );
+    let published = h["PortBindings"].as_object().map_or(0, |m| m.len());
+    assert_eq!(published, 0, "{name}: no port is published");
+}
+
+fn faults(project: &str, kind: &str, out: &Path) -> Value {
+    let o = Command::new(venv().join("bin/python"))
+        .arg(repo().join("scripts/faults.py"))
+        .args(["--project", project, "--kind", kind, "--trials", "1"])
+        .args(["--bound", "60", "--out"])
+        .arg(out)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let report = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    // Exit 1 means the harness hung or an answer was wrong; an error Ballista reports, or a job
+    // of Ballista's that stalled until the runner's limit, is an outcome to record.
+    assert!(o.status.success(), "faults.py --kind {kind}: {report}");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap();
+    let t = &doc["trials"][0];
+    eprintln!("{kind}: {}", doc["summary"]);
+    assert!(
+        ["correct", "error", "stalled job"].contains(&t["outcome"].as_str().unwrap()),
+        "{kind}: {report}"
+    );
+    if t["outcome"] == "error" {
+        let e = t["error"].as_str().unwrap_or("");
+        assert!(
+            !e.is_empty(),
+            "{kind}: an error is recorded with its message"
+        );
+    }
+    doc
+}
+
+#[test]
+fn the_kubernetes_topology_runs_in_containers_and_survives_each_fault() {
+    if !daemon() {
+        eprintln!(
+            "compose: no Docker daemon answers (docker info): the container tests did not run"
+        );
+        return;
+    }
+    let project = format!("lbtest{}", std::process::id());
+    let mut down = Down {
+        project: project.clone(),
+        copied: Vec::new(),
+    };
+    let p = project.as_str();
+
+    // up: the image on a base made here, a scheduler and two executors, all registered.
+    let bins = bin_dir().display().to_string();
+    let image = format!("{p}:dev");
+    let o = deploy(
+        p,
+        "up",
+        &[
+            "--executors",
+            "2",
+            "--rows",
+            "300000",
+            "--bin-dir",
+            &bins,
+            "--image",
+            &image,
+        ],
+    );
+    ok("compose up", &o);
+    let size: u64 = docker_ok(&["image", "inspect", "-f", "{{.Size}}", &image])
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        size > 10_000_000,
+        "the image holds the four programs ({size} bytes)"
+    );
+
+    // The topology: executors on the cluster network only, the scheduler on both.
+    let client = format!("{p}_client");
+    let cluster = format!("{p}_cluster");
+    let sched = inspect(&format!("{p}-scheduler"));
+    locked_down(&sched);
+    assert_eq!(
+        networks(&sched),
+        BTreeSet::from([client.clone(), cluster.clone()])
+    );
+    let mut addresses = BTreeSet::new();
+    for i in 1..=2 {
+        let e = inspect(&format!("{p}-executor-{i}"));
+        locked_down(&e);
+        assert_eq!(
+            networks(&e),
+            BTreeSet::from([cluster.clone()]),
+            "executor-{i}"
+        );
+        addresses.insert(
+            e["NetworkSettings"]["Networks"][&cluster]["IPAddress"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    assert_eq!(addresses.len(), 2, "each executor has its own address");
+    for net in [&client, &cluster] {
+        let n: Value = serde_json::from_str(&docker_ok(&["network", "inspect", net])).unwrap();
+        assert_eq!(n[0]["Internal"], true, "{net} is private: no route out");
+    }
+
+    // The runner's network: the scheduler answers, with each executor advertising its own
+    // container; an executor's name does not even resolve there.
+    let cfile = repo().join(format!(".bench/compose-{p}/compose.yaml"));
+    let cfile = cfile.to_str().unwrap();
+    let runner = |args: &[&str]| {
+        let mut all = vec!["-p", p, "-f", cfile, "run", "--rm", "wait"];
+        all.extend_from_slice(args);
+        let plugin = docker(&["compose", "version"]).status.success();
+        let mut cmd = if plugin {
+            let mut c = Command::new("docker");
+            c.arg("compose");
+            c
+        } else {
+            Command::new("docker-compose")
+        };
+        cmd.args(&all).stdin(Stdio::null()).output().unwrap()
+    };
+    let o = runner(&[
+        "bench-runner",
+        "cluster",
+        "executors",
+        "--scheduler=logbench-scheduler:50050",
+        "--json",
+        "--timeout=30",
+    ]);
+    ok("executors from the runner's network", &o);
+    let listed: Value = serde_json::from_str(&text(&o.stdout)).unwrap();
+    let hosts: BTreeSet<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["host"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        hosts,
+        BTreeSet::from([
+            format!("{p}-executor-1").as_str(),
+            format!("{p}-executor-2").as_str()
+        ])
+    );
+    let o = runner(&[
+        "bench-runner",
+        "cluster",
+        "executors",
+        &format!("--scheduler={p}-executor-1:50053"),
+        "--timeout=3",
+    ]);
+    assert!(
+        !o.status.success(),
+        "an executor is unreachable from the runner's network: {}",
+        text(&o.stdout)
+    );
+
+    // bench: data-gen and the workload on both engines; the answers agree, and Ballista's
+    // came through the scheduler's Flight proxy (the runner has no other way).
+    let o = deploy(p, "bench", &["--iterations", "2"]);
+    let log = text(&o.stdout);
+    // deploy.sh's own last line (bench-runner's, before it, names the path in the container).
+    let result = log
+        .lines()
+        .filter_map(|l| l.strip_prefix("result: "))
+        .next_back()
+        .map(|r| repo().join(r.trim()));
+    if let Some(r) = &result {
+        down.copied.push(r.clone());
+    }
+    ok("compose bench", &o);
+    let result: Value =
+        serde_json::from_str(&std::fs::read_to_string(result.unwrap()).unwrap()).unwrap();
+    let engines = result["engines"].as_array().unwrap();
+    assert_eq!(engines.len(), 2);
+    for e in engines {
+        for q in e["queries"].as_array().unwrap() {
+            assert_eq!(
+                q["status"], "ok",
+                "{} on {}: {}",
+                q["name"], e["engine"], q["error"]
+            );
+        }
+    }
+    assert_eq!(result["answer_mismatches"], serde_json::json!([]));
+    assert_eq!(result["dataset"]["rows"], 300_000);
+
+    // One trial of each fault; outcomes and times are in the files.
+    let dir = tempfile::tempdir().unwrap();
+    for kind in ["kill", "cut", "restart"] {
+        faults(p, kind, &dir.path().join(format!("{kind}.json")));
+    }
+
+    drop(down);
+    assert_eq!(
+        leftovers(p),
+        Vec::<String>::new(),
+        "down removes everything"
+    );
+}

@@ -1,0 +1,377 @@
+#!/usr/bin/env python3
+"""Fault trials on the compose cluster (`./deploy.sh compose up`, then `bench` or at least its
+data-gen): one multi-stage query on Ballista, run by bench-runner in its own container on the
+client network, with a fault injected while it runs.
+
+  kill     an executor's program is killed (SIGKILL, as a crash or an OOM kill) while the
+           query's job runs; the container's restart policy starts it again, as Kubernetes
+           restarts a pod's container
+  cut      an executor is disconnected from the cluster network while the job runs, and
+           reconnected when the job has ended (or the bound has passed)
+  restart  the scheduler container is restarted between two queries: one query answered,
+           restart, the next query submitted after a varied gap
+
+Trial i of n injects its fault at (i + 0.5) / n of the fault-free job's duration after the job
+was submitted (restart: the gap is i / n x 4 s), so the trials cover the query from its first
+stage to its last. Every wait is bounded (--bound). Per trial: correct (the fault-free answer's
+rows and digest), wrong answer, error (the runner's recorded message), stalled job (Ballista's
+job neither finished nor failed, and the runner's --timeout of --bound seconds ended it with a
+recorded error), or hang (the runner itself did not exit: the harness failed); the time from the fault to the job's
+end (restart: to the next answer); the stage the job was in; and the time until the scheduler
+lists every executor again.
+
+  scripts/faults.py --project logbench --kind kill [--trials 10] [--query agg_distinct_users]
+                    [--bound 180] [--out results/faults-kill.json]
+
+The job's progress and the executors come from the scheduler's REST API, reached at its
+address on the client network (the host has a leg on every private network it made; nothing
+else is contacted). Exit status: 0 when no trial hung and no answer was wrong, 1 otherwise,
+2 for bad arguments or a cluster that is not there.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PORT = 50050
+
+
+def now():
+    return time.monotonic()
+
+
+class Cluster:
+    def __init__(self, project):
+        self.p = project
+        cdir = ROOT / f".bench/compose-{project}"
+        self.cfile = cdir / "compose.yaml"
+        if not self.cfile.exists():
+            sys.exit(f"faults.py: no compose cluster '{project}' ({self.cfile} missing): ./deploy.sh compose up")
+        settings = dict(line.split("=", 1) for line in (cdir / "settings").read_text().split())
+        self.executors = int(settings["executors"])
+        self.store = settings["store"]
+        plugin = subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0
+        self.compose = ["docker", "compose"] if plugin else ["docker-compose"]
+        self._url = None
+
+    def dc(self, *args, timeout=120, check=True):
+        return subprocess.run(self.compose + ["-p", self.p, "-f", str(self.cfile), *args],
+                              capture_output=True, text=True, timeout=timeout, check=check)
+
+    @staticmethod
+    def docker(*args, timeout=60, check=True):
+        return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=check)
+
+    def url(self, fresh=False):
+        """The scheduler's REST API at its address on the client network."""
+        if self._url is None or fresh:
+            nets = json.loads(self.docker("inspect", "-f", "{{json .NetworkSettings.Networks}}",
+                                          f"{self.p}-scheduler").stdout)
+            ip = next((n["IPAddress"] for name, n in nets.items() if name.endswith("_client")), "")
+            self._url = f"http://{ip}:{PORT}" if ip else None
+        return self._url
+
+    def get(self, path):
+        url = self.url()
+        if not url:
+            return None
+        try:
+            with urllib.request.urlopen(url + path, timeout=2) as r:
+                return json.load(r)
+        except Exception:
+            return None
+
+    def jobs(self):
+        return {j["job_id"]: j for j in self.get("/api/jobs") or []}
+
+    def registered(self, since_ms=None):
+        """Executors with a heartbeat in the last 15 s (three heartbeats), or since `since_ms`
+        (wall clock, ms): a dead executor stays listed until the scheduler expires it."""
+        floor = since_ms if since_ms is not None else time.time() * 1000 - 15_000
+        return sorted(e["id"] for e in self.get("/api/executors") or []
+                      if (e.get("last_seen") or 0) >= floor)
+
+    def new_jobs(self, before, stages):
+        """Jobs not in `before` with `stages` stages, oldest first: the query's runs (the
+        runner's row count and plans are jobs of fewer stages)."""
+        return sorted((j for k, j in self.jobs().items() if k not in before and j["num_stages"] == stages),
+                      key=lambda j: j["start_time"])
+
+    def crash(self, name):
+        """SIGKILL to the container's program, as a crash or an OOM kill does: the restart
+        policy (the Deployment's restartPolicy: Always) starts it again, same executor id.
+        `docker kill` would count as a manual stop, which no restart policy undoes; it is the
+        fallback where this process may not signal the container's (not root), followed by
+        `docker start`."""
+        pid = int(self.docker("inspect", "-f", "{{.State.Pid}}", name).stdout)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except PermissionError:
+            self.docker("kill", name)
+            self.docker("start", name)
+
+    def start_query(self, name, query, bound):
+        """bench-runner in the bench service's container (client network, its lock-down), one
+        query on Ballista, cold run only: the run the fault lands in is the one recorded."""
+        self.docker("rm", "-f", name, check=False)
+        self.dc("run", "-d", "--name", name, "bench", "bench-runner", "run", "--data=/data/logs",
+                "--engine=ballista", f"--scheduler=logbench-scheduler:{PORT}",
+                "--event-log-dir=/data/events", f"--query={query}", "--iterations=1",
+                "--warmup=0", f"--timeout={int(bound)}", f"--ready-timeout={int(bound)}",
+                f"--out=/data/results/trials/{name}.json", "--quiet")
+
+    def exited(self, name):
+        """The container's exit code once it has stopped, else None."""
+        r = self.docker("inspect", "-f", "{{.State.Running}} {{.State.ExitCode}}", name, check=False)
+        if r.returncode != 0:
+            return -1
+        running, code = r.stdout.split()
+        return None if running == "true" else int(code)
+
+    def result(self, name):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = self.docker("cp", f"{self.p}-scheduler:/data/results/trials/{name}.json", tmp, check=False)
+            if r.returncode != 0:
+                return None
+            return json.loads((pathlib.Path(tmp) / f"{name}.json").read_text())
+
+
+def poll(cond, bound, step=0.1):
+    """Calls cond() until it returns something truthy or `bound` seconds pass; (value, seconds)."""
+    start = now()
+    while True:
+        v = cond()
+        if v:
+            return v, now() - start
+        if now() - start >= bound:
+            return None, now() - start
+        time.sleep(step)
+
+
+def answer_of(result):
+    if not result:
+        return None, "no result file"
+    q = result["engines"][0]["queries"][0]
+    if q.get("error"):
+        return None, q["error"].splitlines()[0][:300]
+    return q.get("answer"), None
+
+
+def run_to_end(c, name, query, bound):
+    """Starts the query, waits (bounded) for the runner to exit; its answer or error, the job."""
+    before = set(c.jobs())
+    started = now()
+    c.start_query(name, query, bound)
+    code, _ = poll(lambda: (lambda x: (x,) if x is not None else None)(c.exited(name)), bound + 30)
+    elapsed = now() - started
+    new = [j for k, j in c.jobs().items() if k not in before]
+    if code is None:
+        c.docker("rm", "-f", name, check=False)
+        return None, "hang", elapsed, new
+    ans, err = answer_of(c.result(name))
+    c.docker("rm", "-f", name, check=False)
+    return ans, err, elapsed, new
+
+
+def reference(c, query, bound):
+    ans, err, elapsed, jobs = run_to_end(c, f"{c.p}-trial-ref", query, bound)
+    if ans is None:
+        sys.exit(f"faults.py: the fault-free run of {query} failed: {err}")
+    stages = max((j["num_stages"] for j in jobs), default=0)
+    runs = [(j["end_time"] - j["start_time"]) / 1000 for j in jobs if j["num_stages"] == stages and j["end_time"]]
+    job_s = statistics.median(runs) if runs else elapsed
+    print(f"reference: {query} answered in {job_s:.2f} s (median of {len(runs)} jobs), runner "
+          f"{elapsed:.2f} s, {stages} stages, {ans['rows']} rows", flush=True)
+    return ans, job_s, stages
+
+
+def classify(ans, err, ref):
+    if err == "hang":
+        return "hang"
+    if err and "timed out after" in err:
+        # Ballista's job stalled and the runner's own limit (--timeout, the bound) ended it.
+        return "stalled job"
+    if err:
+        return "error"
+    return "correct" if ans == ref else "wrong answer"
+
+
+def wait_all_registered(c, bound):
+    """Seconds until every executor heartbeats, or None after `bound`."""
+    value, secs = poll(lambda: len(c.registered()) >= c.executors, bound, step=0.2)
+    return secs if value else None
+
+
+def trial_executor(c, kind, i, n, query, ref, ref_job_s, stages, bound):
+    victim = f"{c.p}-executor-{i % c.executors + 1}"
+    name = f"{c.p}-trial-{kind}-{i}"
+    net = f"{c.p}_cluster"
+    before = set(c.jobs())
+    c.start_query(name, query, bound)
+    job, _ = poll(lambda: next(iter(c.new_jobs(before, stages)), None), 90)
+    if job is None:
+        c.docker("rm", "-f", name, check=False)
+        return {"trial": i, "outcome": "error", "error": "the job never appeared at the scheduler"}
+    submitted = now()
+    delay = (i + 0.5) / n * ref_job_s
+    poll(lambda: now() - submitted >= delay, delay + 1, step=0.02)
+    at = c.jobs().get(job["job_id"], job)
+    moment = f"stage {min(at['completed_stages'] + 1, at['num_stages'])} of {at['num_stages']}"
+    if at["status"] in ("Completed", "Failed"):
+        moment = "after the job ended"
+    fault, fault_ms = now(), time.time() * 1000
+    if kind == "kill":
+        c.crash(victim)
+    else:
+        c.docker("network", "disconnect", net, victim)
+    end, _ = poll(lambda: (lambda j: j if j and j["status"] in ("Completed", "Failed") else None)(
+        c.jobs().get(job["job_id"])), bound, step=0.1)
+    job_end = now()
+    if kind == "cut":
+        c.docker("network", "connect", net, victim)
+    victim_id = f"executor-{i % c.executors + 1}"
+    # The runner's exit and the victim's return (a heartbeat after the fault), both bounded.
+    code, rejoin = None, None
+    while True:
+        if code is None:
+            code = c.exited(name)
+        if rejoin is None and victim_id in c.registered(since_ms=fault_ms):
+            rejoin = now() - fault
+        if (code is not None and rejoin is not None) or now() - job_end > bound:
+            break
+        time.sleep(0.1)
+    if code is None:
+        outcome, err, ans = "hang", "runner did not exit", None
+    else:
+        ans, err = answer_of(c.result(name))
+        outcome = "hang" if end is None else classify(ans, err, ref)
+    c.docker("rm", "-f", name, check=False)
+    if rejoin is None:
+        # Left as it is, the next trial would run on fewer executors: restarted, and recorded.
+        c.docker("restart", "-t", "5", victim)
+    # The next trial starts with every executor heartbeating.
+    wait_all_registered(c, bound)
+    return {
+        "trial": i, "victim": victim, "fault_at_s": round(delay, 3), "moment": moment,
+        "outcome": outcome, "error": err,
+        "recovery_s": round(job_end - fault, 3) if end else None,
+        "job_status": end["status"] if end else "no end within the bound",
+        "rejoin_s": round(rejoin, 3) if rejoin is not None else None,
+        "rejoined": rejoin is not None,
+    }
+
+
+def trial_restart(c, i, n, query, ref, bound):
+    first, err, _, _ = run_to_end(c, f"{c.p}-trial-restart-{i}a", query, bound)
+    if first != ref:
+        return {"trial": i, "outcome": "error", "error": f"the query before the restart: {err}"}
+    gap = i / n * 4.0
+    fault = now()
+    c.docker("restart", "-t", "10", f"{c.p}-scheduler")
+    c.url(fresh=True)
+    poll(lambda: now() - fault >= gap, gap + 1, step=0.02)
+    name = f"{c.p}-trial-restart-{i}b"
+    c.start_query(name, query, bound)
+    registered_after = None
+    while True:
+        if registered_after is None and len(c.registered()) >= c.executors:
+            registered_after = now() - fault
+        code = c.exited(name)
+        if code is not None or now() - fault > bound + 30:
+            break
+        time.sleep(0.1)
+    answered = now() - fault
+    if code is None:
+        outcome, err, ans = "hang", "runner did not exit", None
+    else:
+        ans, err = answer_of(c.result(name))
+        outcome = classify(ans, err, ref)
+    c.docker("rm", "-f", name, check=False)
+    if registered_after is None:
+        rejoin = wait_all_registered(c, 60)
+        registered_after = None if rejoin is None else answered + rejoin
+    return {
+        "trial": i, "gap_s": round(gap, 3), "moment": f"{gap:.1f} s after the restart began",
+        "outcome": outcome, "error": err,
+        "recovery_s": round(answered, 3) if outcome == "correct" else None,
+        "rejoin_s": round(registered_after, 3) if registered_after is not None else None,
+        "rejoined": registered_after is not None,
+    }
+
+
+def summary(kind, trials):
+    label = {"kill": "executor killed", "cut": "executor cut off and reconnected",
+             "restart": "scheduler restarted between two queries"}[kind]
+    counts = {}
+    for t in trials:
+        counts[t["outcome"]] = counts.get(t["outcome"], 0) + 1
+    rec = [t["recovery_s"] for t in trials if t.get("recovery_s") is not None and t["outcome"] == "correct"]
+    rej = [t["rejoin_s"] for t in trials if t.get("rejoin_s") is not None]
+    parts = [f"{counts.get('correct', 0)}/{len(trials)} correct"]
+    for k in ("error", "stalled job", "wrong answer", "hang"):
+        if counts.get(k):
+            parts.append(f"{counts[k]} {k}{'s' if counts[k] > 1 else ''}".replace("wrong answers", "wrong answers"))
+    line = f"{label}: " + ", ".join(parts)
+    if rec:
+        line += f"; recovery (fault to answer) median {statistics.median(rec):.1f} s, max {max(rec):.1f} s"
+    if rej:
+        line += f"; all executors registered again: median {statistics.median(rej):.1f} s"
+    not_back = sum(1 for t in trials if not t.get("rejoined", True))
+    if not_back:
+        line += f"; {not_back} did not rejoin within the bound"
+    return line, counts
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Fault trials on the compose cluster.")
+    ap.add_argument("--project", default="logbench")
+    ap.add_argument("--kind", choices=["kill", "cut", "restart"], required=True)
+    ap.add_argument("--trials", type=int, default=10)
+    ap.add_argument("--query", default="agg_distinct_users")
+    ap.add_argument("--bound", type=float, default=180, help="seconds before a query counts as hung")
+    ap.add_argument("--out", help="JSON file for the trials and their summary")
+    a = ap.parse_args()
+    if a.trials < 1:
+        sys.exit("faults.py: --trials must be at least 1")
+    c = Cluster(a.project)
+    if c.store != "volume":
+        sys.exit("faults.py: trials run on the volume store (./deploy.sh compose up --store volume)")
+    if wait_all_registered(c, 120) is None:
+        sys.exit(f"faults.py: the scheduler does not list {c.executors} executors")
+    ref, ref_job_s, stages = reference(c, a.query, a.bound)
+    trials = []
+    for i in range(a.trials):
+        if a.kind == "restart":
+            t = trial_restart(c, i, a.trials, a.query, ref, a.bound)
+        else:
+            t = trial_executor(c, a.kind, i, a.trials, a.query, ref, ref_job_s, stages, a.bound)
+        trials.append(t)
+        extra = f" ({t['error']})" if t.get("error") else ""
+        rec = f"{t['recovery_s']:.2f} s" if t.get("recovery_s") is not None else "-"
+        print(f"trial {i + 1}/{a.trials}: {t.get('moment', '')}: {t['outcome']}{extra}; "
+              f"recovery {rec}; rejoin {t.get('rejoin_s')}", flush=True)
+    line, counts = summary(a.kind, trials)
+    print(line)
+    if a.out:
+        out = pathlib.Path(a.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        doc = {"kind": a.kind, "query": a.query, "executors": c.executors, "bound_s": a.bound,
+               "reference": {"job_s": ref_job_s, "stages": stages, "answer": ref},
+               "trials": trials, "counts": counts, "summary": line}
+        tmp = out.with_suffix(".tmp")
+        tmp.write_text(json.dumps(doc, indent=2) + "\n")
+        tmp.replace(out)
+    sys.exit(1 if counts.get("hang") or counts.get("wrong answer") else 0)
+
+
+if __name__ == "__main__":
+    main()
