@@ -100,11 +100,11 @@ class Cluster:
         return sorted(e["id"] for e in self.get("/api/executors") or []
                       if (e.get("last_seen") or 0) >= floor)
 
-    def new_jobs(self, before, stages):
-        """Jobs not in `before` with `stages` stages, oldest first: the query's runs (the
-        runner's row count and plans are jobs of fewer stages)."""
-        return sorted((j for k, j in self.jobs().items() if k not in before and j["num_stages"] == stages),
-                      key=lambda j: j["start_time"])
+    def new_jobs(self, before):
+        """Jobs not in `before`, oldest first (`bench-runner once` submits exactly one). While
+        a job runs, num_stages counts the stages planned so far: Ballista's adaptive planner
+        adds the next one as the last finishes."""
+        return sorted((j for k, j in self.jobs().items() if k not in before), key=lambda j: j["start_time"])
 
     def crash(self, name):
         """SIGKILL to the container's program, as a crash or an OOM kill does: the restart
@@ -120,14 +120,13 @@ class Cluster:
             self.docker("start", name)
 
     def start_query(self, name, query, bound):
-        """bench-runner in the bench service's container (client network, its lock-down), one
-        query on Ballista, cold run only: the run the fault lands in is the one recorded."""
+        """`bench-runner once` in the bench service's container (client network, its
+        lock-down): the query executed once on Ballista, so the run the fault lands in is the
+        only one. It waits up to `bound` for an executor, then up to `bound` for the answer."""
         self.docker("rm", "-f", name, check=False)
-        self.dc("run", "-d", "--name", name, "bench", "bench-runner", "run", "--data=/data/logs",
-                "--engine=ballista", f"--scheduler=logbench-scheduler:{PORT}",
-                "--event-log-dir=/data/events", f"--query={query}", "--iterations=1",
-                "--warmup=0", f"--timeout={int(bound)}", f"--ready-timeout={int(bound)}",
-                f"--out=/data/results/trials/{name}.json", "--quiet")
+        self.dc("run", "-d", "--name", name, "bench", "bench-runner", "once", "--data=/data/logs",
+                "--engine=ballista", f"--scheduler=logbench-scheduler:{PORT}", f"--query={query}",
+                f"--timeout={int(bound)}", f"--ready-timeout={int(bound)}")
 
     def exited(self, name):
         """The container's exit code once it has stopped, else None."""
@@ -138,11 +137,27 @@ class Cluster:
         return None if running == "true" else int(code)
 
     def result(self, name):
-        with tempfile.TemporaryDirectory() as tmp:
-            r = self.docker("cp", f"{self.p}-scheduler:/data/results/trials/{name}.json", tmp, check=False)
-            if r.returncode != 0:
-                return None
-            return json.loads((pathlib.Path(tmp) / f"{name}.json").read_text())
+        """The JSON line `bench-runner once` printed, or its last error line."""
+        r = self.docker("logs", name, check=False)
+        for line in reversed(r.stdout.splitlines()):
+            if line.startswith("{"):
+                return json.loads(line)
+        tail = (r.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"ok": False, "error": tail[:300]}
+
+    def settle(self, bound=30):
+        """Cancels the jobs still queued or running (a stalled job would hold task slots into
+        the next trial) and waits, bounded, until none is; the ids cancelled."""
+        cancelled = []
+        for k, j in self.jobs().items():
+            if j["status"] in ("Queued", "Running"):
+                try:
+                    urllib.request.urlopen(urllib.request.Request(f"{self.url()}/api/job/{k}", method="PATCH"), timeout=5)
+                except Exception:
+                    pass
+                cancelled.append(k)
+        poll(lambda: not any(j["status"] in ("Queued", "Running") for j in self.jobs().values()), bound)
+        return cancelled
 
 
 def poll(cond, bound, step=0.1):
@@ -158,40 +173,53 @@ def poll(cond, bound, step=0.1):
 
 
 def answer_of(result):
-    if not result:
-        return None, "no result file"
-    q = result["engines"][0]["queries"][0]
-    if q.get("error"):
-        return None, q["error"].splitlines()[0][:300]
-    return q.get("answer"), None
+    """(rows and digests, None) for an answer, (None, the error) otherwise."""
+    if result.get("ok"):
+        return {k: result.get(k) for k in ("rows", "digest", "ordered")}, None
+    return None, (result.get("error") or "failed").splitlines()[0][:300]
+
+
+def wait_exit(c, name, bound):
+    """The runner's exit code, or None when it did not exit within `bound` (it is removed)."""
+    code, _ = poll(lambda: (lambda x: (x,) if x is not None else None)(c.exited(name)), bound)
+    return code[0] if code else None
 
 
 def run_to_end(c, name, query, bound):
-    """Starts the query, waits (bounded) for the runner to exit; its answer or error, the job."""
-    before = set(c.jobs())
+    """Runs the query to its end (bounded); its answer or error, seconds, and its job."""
     started = now()
     c.start_query(name, query, bound)
-    code, _ = poll(lambda: (lambda x: (x,) if x is not None else None)(c.exited(name)), bound + 30)
+    code = wait_exit(c, name, 2 * bound + 30)
     elapsed = now() - started
-    new = [j for k, j in c.jobs().items() if k not in before]
     if code is None:
         c.docker("rm", "-f", name, check=False)
-        return None, "hang", elapsed, new
-    ans, err = answer_of(c.result(name))
+        return None, "hang", elapsed, None
+    res = c.result(name)
     c.docker("rm", "-f", name, check=False)
-    return ans, err, elapsed, new
+    ans, err = answer_of(res)
+    return ans, err, elapsed, c.jobs().get(res.get("job_id") or "")
 
 
 def reference(c, query, bound):
-    ans, err, elapsed, jobs = run_to_end(c, f"{c.p}-trial-ref", query, bound)
-    if ans is None:
-        sys.exit(f"faults.py: the fault-free run of {query} failed: {err}")
-    stages = max((j["num_stages"] for j in jobs), default=0)
-    runs = [(j["end_time"] - j["start_time"]) / 1000 for j in jobs if j["num_stages"] == stages and j["end_time"]]
-    job_s = statistics.median(runs) if runs else elapsed
-    print(f"reference: {query} answered in {job_s:.2f} s (median of {len(runs)} jobs), runner "
-          f"{elapsed:.2f} s, {stages} stages, {ans['rows']} rows", flush=True)
-    return ans, job_s, stages
+    """Three fault-free runs: the answer (all three must agree), the job's median duration
+    and its number of stages."""
+    answers, durations, stages = [], [], 0
+    for k in range(3):
+        ans, err, elapsed, job = run_to_end(c, f"{c.p}-trial-ref", query, bound)
+        if ans is None:
+            sys.exit(f"faults.py: the fault-free run of {query} failed: {err}")
+        answers.append(ans)
+        if job and job["end_time"]:
+            durations.append((job["end_time"] - job["start_time"]) / 1000)
+            stages = job["num_stages"]
+    if any(a != answers[0] for a in answers):
+        sys.exit(f"faults.py: three fault-free runs of {query} gave different answers: {answers}")
+    if not stages:
+        sys.exit("faults.py: the scheduler does not list the reference runs' jobs")
+    job_s = statistics.median(durations)
+    print(f"reference: {query}: {stages} stages, {answers[0]['rows']} rows, job "
+          f"{min(durations):.2f}-{max(durations):.2f} s (median {job_s:.2f} s) over 3 runs", flush=True)
+    return answers[0], job_s, stages
 
 
 def classify(ans, err, ref):
@@ -217,7 +245,7 @@ def trial_executor(c, kind, i, n, query, ref, ref_job_s, stages, bound):
     net = f"{c.p}_cluster"
     before = set(c.jobs())
     c.start_query(name, query, bound)
-    job, _ = poll(lambda: next(iter(c.new_jobs(before, stages)), None), 90)
+    job, _ = poll(lambda: next(iter(c.new_jobs(before)), None), 90)
     if job is None:
         c.docker("rm", "-f", name, check=False)
         return {"trial": i, "outcome": "error", "error": "the job never appeared at the scheduler"}
@@ -225,7 +253,7 @@ def trial_executor(c, kind, i, n, query, ref, ref_job_s, stages, bound):
     delay = (i + 0.5) / n * ref_job_s
     poll(lambda: now() - submitted >= delay, delay + 1, step=0.02)
     at = c.jobs().get(job["job_id"], job)
-    moment = f"stage {min(at['completed_stages'] + 1, at['num_stages'])} of {at['num_stages']}"
+    moment = f"stage {min(at['completed_stages'] + 1, stages)} of {stages}"
     if at["status"] in ("Completed", "Failed"):
         moment = "after the job ended"
     fault, fault_ms = now(), time.time() * 1000
@@ -250,11 +278,14 @@ def trial_executor(c, kind, i, n, query, ref, ref_job_s, stages, bound):
             break
         time.sleep(0.1)
     if code is None:
+        code = wait_exit(c, name, 2 * bound + 30)
+    if code is None:
         outcome, err, ans = "hang", "runner did not exit", None
     else:
         ans, err = answer_of(c.result(name))
-        outcome = "hang" if end is None else classify(ans, err, ref)
+        outcome = classify(ans, err, ref)
     c.docker("rm", "-f", name, check=False)
+    cancelled = c.settle()
     if rejoin is None:
         # Left as it is, the next trial would run on fewer executors: restarted, and recorded.
         c.docker("restart", "-t", "5", victim)
@@ -267,6 +298,7 @@ def trial_executor(c, kind, i, n, query, ref, ref_job_s, stages, bound):
         "job_status": end["status"] if end else "no end within the bound",
         "rejoin_s": round(rejoin, 3) if rejoin is not None else None,
         "rejoined": rejoin is not None,
+        "cancelled_jobs": cancelled,
     }
 
 
@@ -286,7 +318,7 @@ def trial_restart(c, i, n, query, ref, bound):
         if registered_after is None and len(c.registered()) >= c.executors:
             registered_after = now() - fault
         code = c.exited(name)
-        if code is not None or now() - fault > bound + 30:
+        if code is not None or now() - fault > 2 * bound + 30:
             break
         time.sleep(0.1)
     answered = now() - fault
@@ -296,6 +328,7 @@ def trial_restart(c, i, n, query, ref, bound):
         ans, err = answer_of(c.result(name))
         outcome = classify(ans, err, ref)
     c.docker("rm", "-f", name, check=False)
+    cancelled = c.settle()
     if registered_after is None:
         rejoin = wait_all_registered(c, 60)
         registered_after = None if rejoin is None else answered + rejoin
@@ -305,6 +338,7 @@ def trial_restart(c, i, n, query, ref, bound):
         "recovery_s": round(answered, 3) if outcome == "correct" else None,
         "rejoin_s": round(registered_after, 3) if registered_after is not None else None,
         "rejoined": registered_after is not None,
+        "cancelled_jobs": cancelled,
     }
 
 
@@ -319,7 +353,7 @@ def summary(kind, trials):
     parts = [f"{counts.get('correct', 0)}/{len(trials)} correct"]
     for k in ("error", "stalled job", "wrong answer", "hang"):
         if counts.get(k):
-            parts.append(f"{counts[k]} {k}{'s' if counts[k] > 1 else ''}".replace("wrong answers", "wrong answers"))
+            parts.append(f"{counts[k]} {k}{'s' if counts[k] > 1 else ''}")
     line = f"{label}: " + ", ".join(parts)
     if rec:
         line += f"; recovery (fault to answer) median {statistics.median(rec):.1f} s, max {max(rec):.1f} s"

@@ -8,7 +8,9 @@ use clap::{Parser, Subcommand};
 
 mod commands;
 
-use commands::{Usage, calibrate, cluster, compare, count, gate, overhead, report, run, upload};
+use commands::{
+    Usage, calibrate, cluster, compare, count, gate, once, overhead, report, run, upload,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -46,6 +48,9 @@ enum Command {
     /// Copy a dataset directory (verified against its manifest) to s3://bucket/prefix for
     /// `run --data s3://…`. The manifest goes last; an identical dataset is not copied again.
     Upload(upload::Args),
+    /// One query executed once on one engine: its answer's rows and digest, or its error, as
+    /// one JSON line (the fault trials' client). Exit 1 when the query failed.
+    Once(once::Args),
     /// Internal: what `run --instructions` runs under valgrind.
     #[command(hide = true)]
     CountInstructions(count::Args),
@@ -66,6 +71,7 @@ async fn main() -> ExitCode {
         Command::Report(args) => report::exec(args),
         Command::Cluster(cmd) => cluster::exec(cmd).await,
         Command::Upload(args) => upload::exec(args).await,
+        Command::Once(args) => once::exec(args).await,
         Command::CountInstructions(args) => count::exec(args).await,
     };
     // 0: done; 1: a query failed, answers differ or a regression; 2: bad input.

@@ -137,9 +137,24 @@ pub async fn run(args: SchedulerArgs) -> Result<(), String> {
     let cluster = BallistaCluster::new_from_config(&config)
         .await
         .map_err(|e| e.to_string())?;
-    start_server(cluster, addr, Arc::new(config))
-        .await
-        .map_err(|e| format!("scheduler on {addr}: {e}"))
+    // SIGTERM (docker stop, a pod's deletion) and Ctrl-C end the scheduler. Without a handler
+    // it would ignore SIGTERM as a container's PID 1 (the kernel drops signals PID 1 does not
+    // handle) and be killed only when the grace period ends: 10 s in docker, 30 s in a pod.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| format!("installing the SIGTERM handler: {e}"))?;
+    tokio::select! {
+        served = start_server(cluster, addr, Arc::new(config)) => {
+            served.map_err(|e| format!("scheduler on {addr}: {e}"))
+        }
+        _ = term.recv() => {
+            eprintln!("logbench-scheduler: SIGTERM: stopping ({addr})");
+            Ok(())
+        }
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("logbench-scheduler: interrupted: stopping ({addr})");
+            Ok(())
+        }
+    }
 }
 
 fn init_logging_for(args: &SchedulerArgs) {

@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod compare;
 pub mod count;
 pub mod gate;
+pub mod once;
 pub mod overhead;
 pub mod report;
 pub mod run;
