@@ -256,9 +256,12 @@ k8s_up() {
   fi
   local kind
   kind=$(context_kind)
-  step "build the release binaries" \
-    run cargo build --release -p data-gen -p bench-runner -p logbench-cluster --bins
-  step "build the image $image (deploy/image.sh, base: $base)" run deploy/image.sh --tag "$image" --base "$base"
+  if [[ -z $bin_dir ]]; then
+    step "build the release binaries" \
+      run cargo build --release -p data-gen -p bench-runner -p logbench-cluster --bins
+  fi
+  step "build the image $image (deploy/image.sh, base: $base)" \
+    run deploy/image.sh --tag "$image" --base "$base" --bin-dir "$bin"
   case $kind in
     kind:*) step "load $image into kind cluster ${kind#kind:}" run kind load docker-image "$image" --name "${kind#kind:}" ;;
     minikube) step "load $image into minikube" run minikube image load "$image" ;;
