@@ -110,7 +110,7 @@ fi
 # The build context: the stripped binaries and the directories the image owns.
 ctx=$work/context
 run rm -rf "$ctx"
-run mkdir -p "$ctx/bin" "$ctx/dirs/data" "$ctx/dirs/work"
+run mkdir -p "$ctx/bin" "$ctx/dirs/data" "$ctx/dirs/work" "$ctx/dirs/scratch"
 for p in "${programs[@]}"; do
   run strip -o "$ctx/bin/$p" "$bin/$p"
 done

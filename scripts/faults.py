@@ -11,8 +11,8 @@ client network, with a fault injected while it runs.
   restart  the scheduler container is restarted between two queries: one query answered,
            restart, the next query submitted after a varied gap
 
-Trial i of n injects its fault at (i + 0.5) / n of the fault-free job's duration after the job
-was submitted (restart: the gap is i / n x 4 s), so the trials cover the query from its first
+Trial i of n injects its fault at (i + 0.5) / n x 0.8 of the fault-free job's duration after
+the job was seen at the scheduler (restart: the gap is i / n x 4 s), so the trials cover the query from its first
 stage to its last. Every wait is bounded (--bound). Per trial: correct (the fault-free answer's
 rows and digest), wrong answer, error (the runner's recorded message), stalled job (Ballista's
 job neither finished nor failed, and the runner's --timeout of --bound seconds ended it with a
@@ -250,7 +250,9 @@ def trial_executor(c, kind, i, n, query, ref, ref_job_s, stages, bound):
         c.docker("rm", "-f", name, check=False)
         return {"trial": i, "outcome": "error", "error": "the job never appeared at the scheduler"}
     submitted = now()
-    delay = (i + 0.5) / n * ref_job_s
+    # Within the first 80 % of the fault-free job: the job is seen by polling, so a fault
+    # planned near its end would land after it.
+    delay = (i + 0.5) / n * 0.8 * ref_job_s
     poll(lambda: now() - submitted >= delay, delay + 1, step=0.02)
     at = c.jobs().get(job["job_id"], job)
     moment = f"stage {min(at['completed_stages'] + 1, stages)} of {stages}"

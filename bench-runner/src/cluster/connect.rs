@@ -81,10 +81,11 @@ pub async fn connect(choice: &Choice, settings: &[(String, String)]) -> Result<C
             )
         }
     };
-    // A scheduler named by address may be starting, or restarting, with its executors still
-    // registering (a container or pod started beside it): wait for one, within the bound.
+    // A scheduler named by address may have its executors still registering (a container or
+    // pod started beside it, or after a restart): wait for one, within the bound. A scheduler
+    // that cannot be reached at all is an error at once.
     let registered = if embedded.is_none() {
-        rest::wait_for_executors(&address, 1, choice.ready_timeout).await?
+        rest::wait_for_executors(&address, 1, choice.ready_timeout, false).await?
     } else {
         rest::executors(&address, Duration::from_secs(5)).await?
     };

@@ -90,9 +90,15 @@ pub async fn executors(addr: &str, timeout: Duration) -> Result<Vec<Executor>> {
 }
 
 /// Polls `GET /api/executors` until at least `n` executors are registered, and returns them.
-/// Until `timeout` an unreachable scheduler counts as not ready yet; after it, the last error
-/// (or the count reached) is the error.
-pub async fn wait_for_executors(addr: &str, n: usize, timeout: Duration) -> Result<Vec<Executor>> {
+/// A scheduler that answers with fewer is waited for until `timeout`; one that cannot be reached
+/// or does not answer is an error at once, unless `retry_unreachable` (a scheduler that may
+/// still be starting: then it too is retried until `timeout`, and the last error is reported).
+pub async fn wait_for_executors(
+    addr: &str,
+    n: usize,
+    timeout: Duration,
+    retry_unreachable: bool,
+) -> Result<Vec<Executor>> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -104,6 +110,7 @@ pub async fn wait_for_executors(addr: &str, n: usize, timeout: Duration) -> Resu
         {
             Ok(found) if found.len() >= n => return Ok(found),
             Ok(found) => format!("{} of {n} executors registered", found.len()),
+            Err(e) if !retry_unreachable => return Err(e),
             Err(e) => e.to_string(),
         };
         if tokio::time::Instant::now() >= deadline {

@@ -192,6 +192,7 @@ pub async fn exec(cmd: Command) -> Outcome {
                 &format!("{host}:{port}"),
                 wait_for,
                 Duration::from_secs(timeout),
+                true,
             )
             .await?;
             if json {
