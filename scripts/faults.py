@@ -233,6 +233,18 @@ def classify(ans, err, ref):
     return "correct" if ans == ref else "wrong answer"
 
 
+def finish(c, name, code, ref):
+    """A trial's runner after it exited with `code` (None: it did not): the outcome, the
+    error, and the jobs cancelled because they were still running; the runner is removed."""
+    if code is None:
+        outcome, err = "hang", "runner did not exit"
+    else:
+        ans, err = answer_of(c.result(name))
+        outcome = classify(ans, err, ref)
+    c.docker("rm", "-f", name, check=False)
+    return outcome, err, c.settle()
+
+
 def wait_all_registered(c, bound):
     """Seconds until every executor heartbeats, or None after `bound`."""
     value, secs = poll(lambda: len(c.registered()) >= c.executors, bound, step=0.2)
@@ -281,13 +293,7 @@ def trial_executor(c, kind, i, n, query, ref, ref_job_s, stages, bound):
         time.sleep(0.1)
     if code is None:
         code = wait_exit(c, name, 2 * bound + 30)
-    if code is None:
-        outcome, err, ans = "hang", "runner did not exit", None
-    else:
-        ans, err = answer_of(c.result(name))
-        outcome = classify(ans, err, ref)
-    c.docker("rm", "-f", name, check=False)
-    cancelled = c.settle()
+    outcome, err, cancelled = finish(c, name, code, ref)
     if rejoin is None:
         # Left as it is, the next trial would run on fewer executors: restarted, and recorded.
         c.docker("restart", "-t", "5", victim)
@@ -324,13 +330,7 @@ def trial_restart(c, i, n, query, ref, bound):
             break
         time.sleep(0.1)
     answered = now() - fault
-    if code is None:
-        outcome, err, ans = "hang", "runner did not exit", None
-    else:
-        ans, err = answer_of(c.result(name))
-        outcome = classify(ans, err, ref)
-    c.docker("rm", "-f", name, check=False)
-    cancelled = c.settle()
+    outcome, err, cancelled = finish(c, name, code, ref)
     if registered_after is None:
         rejoin = wait_all_registered(c, 60)
         registered_after = None if rejoin is None else answered + rejoin
