@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use common::{text, venv};
+use common::{ok, text, venv};
 use serde_json::Value;
 
 fn repo() -> PathBuf {
@@ -64,16 +64,6 @@ fn deploy(project: &str, action: &str, extra: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("deploy.sh runs")
-}
-
-fn ok(what: &str, o: &Output) {
-    assert!(
-        o.status.success(),
-        "{what}: exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        text(&o.stdout),
-        text(&o.stderr)
-    );
 }
 
 /// What is labelled with the project: containers, networks, volumes.
@@ -213,7 +203,7 @@ fn the_kubernetes_topology_runs_in_containers_and_survives_each_fault() {
             &image,
         ],
     );
-    ok("compose up", &o);
+    ok(&o);
     let size: u64 = docker_ok(&["image", "inspect", "-f", "{{.Size}}", &image])
         .trim()
         .parse()
@@ -279,7 +269,7 @@ fn the_kubernetes_topology_runs_in_containers_and_survives_each_fault() {
         "--json",
         "--timeout=30",
     ]);
-    ok("executors from the runner's network", &o);
+    ok(&o);
     let listed: Value = serde_json::from_str(&text(&o.stdout)).unwrap();
     let hosts: BTreeSet<&str> = listed
         .as_array()
@@ -320,7 +310,7 @@ fn the_kubernetes_topology_runs_in_containers_and_survives_each_fault() {
     if let Some(r) = &result {
         down.copied.push(r.clone());
     }
-    ok("compose bench", &o);
+    ok(&o);
     let result: Value =
         serde_json::from_str(&std::fs::read_to_string(result.unwrap()).unwrap()).unwrap();
     let engines = result["engines"].as_array().unwrap();
