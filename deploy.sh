@@ -11,8 +11,9 @@ Usage:
   ./deploy.sh compose up|bench|results|down|status [--executors N] [--rows N] [--files N]
               [--iterations N] [--store volume|s3] [--base local|public] [--project NAME]
               [--bin-dir DIR] [--dry-run]
-  ./deploy.sh k8s up|bench|results|down|status [--executors N] [--rows N] [--files N]
-              [--iterations N] [--overlay local|multinode] [--image NAME:TAG] [--dry-run]
+  ./deploy.sh k8s up|bench|results|down|status|render [--executors N] [--rows N] [--files N]
+              [--iterations N] [--overlay local|multinode] [--image [REGISTRY/]NAME[:TAG]]
+              [--scale F] [--storage-class NAME] [--load KIND] [--bin-dir DIR] [--dry-run]
 
 local (the default): builds the release binaries; generates the dataset into data/logs-<rows>
   (kept when a valid one with the same parameters is there, checked against its manifest);
@@ -39,14 +40,28 @@ compose: the Kubernetes topology in containers on this machine (docker compose, 
   Defaults: --executors 2, --rows 200000000, --project logbench.
 
 k8s: against the current kubectl context (namespace logbench).
-  up       build the image (docker), load it into kind or minikube when the context is one,
-           apply the manifests (deploy/k8s/overlays/<overlay>), wait for the rollouts
-  bench    run the data-gen Job, then the bench-runner Job (again on every call), then results
+  up       check the cluster (node architecture, a StorageClass, a registry to push to),
+           build the image (deploy/image.sh), load it into kind, minikube or k3d (found from
+           the nodes, whatever the context is called; --load kind:CLUSTER, minikube:PROFILE,
+           k3d:CLUSTER, shared or push overrides it) or push it, apply the manifests
+           (deploy/k8s/overlays/<overlay>), wait until the scheduler and executors are ready
+  bench    run the data-gen Job, then the bench-runner Job (again on every call); each wait
+           ends when the Job completes or fails, or a pod is stuck (an image it cannot pull,
+           no node for it), printing every container's state and last log lines; the result
+           file is copied out and its report rendered whatever bench-runner's exit code
   results  copy the newest result file into results/ and render its report
   down     delete everything `up` created
   status   pods, jobs, services and the volume
-  Defaults: --overlay local, --image logbench:dev, --executors 2.
-  Overlays: local (one node, kind or minikube: the data on a hostPath volume); multinode (the
+  render   print the manifests `up` and `bench` apply, for these settings
+  bench, results, down and status use what `up` was given (kept in .bench/k8s-<context>/).
+  --image: without a tag, the image is tagged <commit>-<digest of the binaries>, so each
+  build has its own tag (recorded in the result file). A cluster that pulls needs a
+  registry: --image REGISTRY/NAME.
+  --scale F: every request and limit times F (the manifests fit minikube's defaults, 2 CPUs
+  and 2200 MB; --scale 4 suits an 8-CPU, 16 GiB node). --storage-class NAME: the volumes'
+  class, where the cluster has no default one.
+  Defaults: --overlay local, --image logbench, --executors 2.
+  Overlays: local (one node: the data on a volume of the default StorageClass); multinode (the
   data in MinIO, read over S3 by the runner, scheduler and executors; credentials from the
   Secret logbench-s3, which `up` creates with random values unless one exists).
 
@@ -105,8 +120,11 @@ files=
 executors=2
 iterations=10
 overlay=local
-image=logbench:dev
+image=
 store=volume
+scale=1
+storage_class=
+load=
 base=local
 bin_dir=
 project=logbench
@@ -122,7 +140,10 @@ case $mode in
     [[ $# -gt 0 && $1 != -* ]] || die "$mode needs an action: up, bench, results, down or status" 2
     action=$1
     shift
-    case $action in up | bench | results | down | status) ;; *) die "unknown $mode action '$action'" 2 ;; esac
+    case $mode:$action in
+      *:up | *:bench | *:results | *:down | *:status | k8s:render) ;;
+      *) die "unknown $mode action '$action'" 2 ;;
+    esac
     ;;
   help) usage; exit 0 ;;
   *) die "unknown mode '$mode' (local, compose or k8s; --help explains)" 2 ;;
@@ -143,15 +164,23 @@ while [[ $# -gt 0 ]]; do
     --store)
       case $2 in volume | s3) store=$2 ;; *) die "--store is volume or s3, not '$2'" 2 ;; esac ;;
     --base) base=$2 ;;
+    --scale)
+      [[ $2 =~ ^[0-9]*\.?[0-9]+$ && ! $2 =~ ^0*\.?0*$ ]] || die "--scale needs a number above zero, not '$2'" 2
+      scale=$2 ;;
+    --storage-class) storage_class=$2 ;;
+    --load) load=$2 ;;
     --bin-dir) bin_dir=$2 ;;
     --project)
       [[ $2 =~ ^[a-z0-9][a-z0-9_-]*$ ]] || die "--project needs lower-case letters, digits, - or _, not '$2'" 2
       project=$2 ;;
     *) die "unknown option $1 (--help lists them)" 2 ;;
   esac
-  given+=("${1#--}")
+  flag=${1#--}
+  given+=("${flag//-/_}")
   shift 2
 done
+[[ $mode == k8s ]] && image=${image:-logbench}
+image=${image:-logbench:dev}
 # 40 files at the full scale; fewer for small datasets (at least 5M rows a file, at least 1).
 if [[ -z $files ]]; then
   files=$(((rows + 4999999) / 5000000))
@@ -198,24 +227,62 @@ local_pipeline() {
   log "done"
 }
 
+# What `up` was given, so that the other actions use the same cluster: KEY=VALUE lines, one
+# per variable named. A value given again on the command line wins over the one recalled.
+remember() { # FILE KEY...
+  local file=$1 k
+  shift
+  mkdir -p "$(dirname "$file")"
+  for k in "$@"; do printf '%s=%s\n' "$k" "${!k}"; done >"$file.tmp"
+  mv "$file.tmp" "$file"
+}
+recall() { # FILE
+  local k v
+  while IFS='=' read -r k v; do
+    [[ $k =~ ^[a-z_]+$ ]] || continue
+    [[ " ${given[*]} " == *" $k "* ]] && continue
+    # Files follow rows given anew (they were worked out from them).
+    [[ $k == files && " ${given[*]} " == *" rows "* ]] && continue
+    printf -v "$k" '%s' "$v"
+  done <"$1"
+}
+k8s_keys=(overlay image executors rows files iterations scale storage_class base)
+compose_keys=(executors rows files iterations store image)
+
 # ------------------------------------------------------------------------------------ k8s
 ns=logbench
-generated=deploy/k8s/.generated
+generated=  # deploy/k8s/.generated/<context>: set by k8s()
 
 kube() { run kubectl "$@"; }
 
-# The overlay with this run's parameters: executors, image, rows, iterations.
-write_kustomization() {
+# Python for the helpers under deploy/ (the venv's when LOGBENCH_VENV names one).
+python() {
+  local py=python3
+  [[ -x ${LOGBENCH_VENV:-}/bin/python ]] && py=$LOGBENCH_VENV/bin/python
+  "$py" "$@"
+}
+
+kube_context() { kubectl config current-context 2>/dev/null || true; }
+
+# The image's name and tag: --image NAME[:TAG]. Without a tag, deploy/image.sh tags it with
+# the commit and the binaries' content digest, so every build has its own tag.
+image_tag() { [[ ${image##*/} == *:* ]] && printf '%s' "${image##*:}"; }
+
+# The overlay with this run's parameters: executors, image, rows, iterations, run id, storage
+# class. The run's parameters go to the logbench-run ConfigMap, which only the Jobs read.
+write_kustomization() { # RUN-ID
   [[ -d deploy/k8s/overlays/$overlay ]] || die "no overlay deploy/k8s/overlays/$overlay" 2
-  local name=${image%:*} tag=${image##*:}
-  [[ $image == *:* ]] || tag=latest
+  local name=${image%:*} tag
+  tag=$(image_tag) || true
+  [[ -n $tag ]] || { name=$image; tag=unbuilt; }
   mkdir -p "$generated"
-  cat >"$generated/kustomization.yaml" <<EOF
+  {
+    cat <<EOK
 # Written by deploy.sh $mode $action; not committed.
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources:
-  - ../overlays/$overlay
+  - ../../overlays/$overlay
 replicas:
   - name: logbench-executor
     count: $executors
@@ -224,50 +291,147 @@ images:
     newName: $name
     newTag: $tag
 configMapGenerator:
-  - name: logbench-config
+  - name: logbench-run
     behavior: merge
     literals:
       - LOGBENCH_ROWS=$rows
       - LOGBENCH_FILES=$files
       - LOGBENCH_ITERATIONS=$iterations
-      - LOGBENCH_RUN_ID=k8s-$stamp
-EOF
+      - LOGBENCH_RUN_ID=$1
+      - LOGBENCH_IMAGE=$name:$tag
+EOK
+    if [[ -n $storage_class ]]; then
+      cat <<EOK
+patches:
+  - target:
+      kind: PersistentVolumeClaim
+    patch: |-
+      - op: add
+        path: /spec/storageClassName
+        value: $storage_class
+EOK
+    fi
+  } >"$generated/kustomization.yaml"
 }
 
-rendered() { kubectl kustomize "$generated"; }
+# The manifests to apply: rendered, and scaled by --scale (deploy/scale.py).
+rendered() {
+  if [[ $scale == 1 ]]; then
+    kubectl kustomize "$generated"
+  else
+    kubectl kustomize "$generated" | python deploy/scale.py --scale "$scale"
+  fi
+}
 
-# kind-* and minikube contexts get the image loaded into their nodes; others pull it.
-context_kind() {
-  local ctx
-  ctx=$(kubectl config current-context 2>/dev/null || true)
-  case $ctx in
-    kind-*) echo "kind:${ctx#kind-}" ;;
-    minikube) echo minikube ;;
-    "") echo none ;;
-    *) echo "registry:$ctx" ;;
+# How the image reaches the cluster's nodes, from the nodes themselves (a renamed context is
+# still kind, minikube or k3d), else from the context's name:
+#   kind:CLUSTER  minikube:PROFILE  k3d:CLUSTER   loaded from an image archive (docker save)
+#   shared        the node runs on this machine's Docker (Docker Desktop, Rancher Desktop
+#                 with dockerd): nothing to load
+#   push          any other cluster pulls it from a registry
+#   none          no current context
+# --load overrides it.
+cluster_kind() {
+  if [[ -n $load ]]; then
+    printf '%s' "$load"
+    return
+  fi
+  local ctx node provider mk
+  ctx=$(kube_context)
+  [[ -n $ctx ]] || { echo none; return; }
+  IFS='|' read -r node provider mk < <(kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name}{"|"}{.spec.providerID}{"|"}{.metadata.labels.minikube\.k8s\.io/name}{"\n"}{end}' 2>/dev/null || true)
+  if [[ $provider == kind://*/*/* ]]; then
+    provider=${provider#kind://*/}
+    echo "kind:${provider%%/*}"
+  elif [[ -n $mk ]]; then
+    echo "minikube:$mk"
+  elif [[ $provider == k3s://k3d-* || $node == k3d-* ]]; then
+    node=${node#k3d-}
+    echo "k3d:${node%-*-*}"
+  elif [[ $node == docker-desktop || $node == lima-rancher-desktop ]]; then
+    echo shared
+  else
+    case $ctx in
+      kind-*) echo "kind:${ctx#kind-}" ;;
+      minikube) echo minikube:minikube ;;
+      k3d-*) echo "k3d:${ctx#k3d-}" ;;
+      docker-desktop | rancher-desktop) echo shared ;;
+      *) echo push ;;
+    esac
+  fi
+}
+
+# The Linux architecture of the release binaries (their ELF header), as Docker names it.
+binary_arch() {
+  local m
+  m=$(od -An -t x1 -j 18 -N 2 "$bin/bench-runner" 2>/dev/null | tr -d ' \n')
+  case $m in
+    3e00) echo amd64 ;; b700) echo arm64 ;; *) echo "unknown($m)" ;;
   esac
 }
 
-k8s_up() {
-  write_kustomization
-  if $dry_run; then
-    log "rendered manifests ($generated)"
-    rendered
+# Refuses a cluster the image cannot run on, before anything is built or applied: nodes of
+# another architecture, no StorageClass for the volumes, a push that would go to Docker Hub.
+k8s_preflight() { # KIND
+  local host=${image%%/*}
+  if [[ $1 == push ]] && [[ $image != */* || ($host != *.* && $host != *:* && $host != localhost) ]]; then
+    die "this cluster pulls its images from a registry: pass --image REGISTRY/NAME (docker push '$image' would go to Docker Hub)" 2
   fi
-  local kind
-  kind=$(context_kind)
+  [[ $1 == none ]] && return 0
+  local arch archs
+  arch=$(binary_arch)
+  archs=$(kubectl get nodes -o jsonpath='{.items[*].status.nodeInfo.architecture}' 2>/dev/null || true)
+  if [[ -f $bin/bench-runner && -n $archs ]]; then
+    for a in $archs; do
+      [[ $a == "$arch" ]] || die "the binaries in $bin are linux/$arch, but a node of this cluster is linux/$a: build for it (cargo build --release --target ...) and pass --bin-dir" 2
+    done
+  fi
+  if [[ -z $storage_class ]]; then
+    local defaults
+    defaults=$(kubectl get storageclass -o jsonpath='{range .items[*]}{.metadata.annotations.storageclass\.kubernetes\.io/is-default-class}{"\n"}{end}' 2>/dev/null || true)
+    grep -qx true <<<"$defaults" ||
+      die "this cluster has no default StorageClass for the data volume (new EKS clusters have none): pass --storage-class NAME (kubectl get storageclass lists them)" 2
+  fi
+}
+
+k8s_up() {
+  local kind tag_file=.bench/image/tag
+  kind=$(cluster_kind)
+  k8s_preflight "$kind"
   if [[ -z $bin_dir ]]; then
     step "build the release binaries" \
       run cargo build --release -p data-gen -p bench-runner -p logbench-cluster --bins
   fi
   step "build the image $image (deploy/image.sh, base: $base)" \
-    run deploy/image.sh --tag "$image" --base "$base" --bin-dir "$bin"
+    run deploy/image.sh --tag "$image" --base "$base" --bin-dir "$bin" --tag-file "$tag_file"
+  if $dry_run; then
+    [[ -n $(image_tag) ]] || image=$image:COMMIT-DIGEST
+  else
+    image=$(cat "$tag_file")
+  fi
+  write_kustomization "k8s-$stamp"
+  if $dry_run; then
+    log "rendered manifests ($generated)"
+    rendered
+  else
+    remember "$kdir/settings" "${k8s_keys[@]}"
+  fi
+  local archive=.bench/image/image.tar
   case $kind in
-    kind:*) step "load $image into kind cluster ${kind#kind:}" run kind load docker-image "$image" --name "${kind#kind:}" ;;
-    minikube) step "load $image into minikube" run minikube image load "$image" ;;
+    kind:* | minikube:* | k3d:*)
+      step "save $image to $archive" run docker save -o "$archive" "$image"
+      case $kind in
+        kind:*) step "load $image into kind cluster ${kind#kind:}" run kind load image-archive "$archive" --name "${kind#kind:}" ;;
+        minikube:*) step "load $image into minikube profile ${kind#minikube:}" run minikube -p "${kind#minikube:}" image load "$archive" ;;
+        k3d:*) step "load $image into k3d cluster ${kind#k3d:}" run k3d image import "$archive" --cluster "${kind#k3d:}" ;;
+      esac
+      run rm -f "$archive"
+      ;;
+    shared) log "the cluster's node uses this machine's Docker images: $image needs no loading" ;;
     none) $dry_run || die "no current kubectl context: point kubectl at a cluster first" 2
       log "no current kubectl context (dry run): the image would be pushed" ;;
-    *) step "push $image (context ${kind#registry:} pulls it)" run docker push "$image" ;;
+    push) step "push $image" run docker push "$image" ;;
+    *) die "--load is kind:CLUSTER, minikube:PROFILE, k3d:CLUSTER, shared or push, not '$kind'" 2 ;;
   esac
   apply_part() { # PART
     if $dry_run; then
@@ -279,23 +443,41 @@ k8s_up() {
   if rendered | grep -q 'name: logbench-s3$'; then
     step "the object store's credentials (Secret logbench-s3)" s3_secret
   fi
+  # A Pod cannot be changed in place, and it must not hold the ReadWriteOnce volume on one node
+  # while the scheduler is recreated on another: the results pod is made anew by every up.
+  step "remove the results pod (applied again below)" \
+    kube -n "$ns" delete pod logbench-results --ignore-not-found --wait=true
   step "apply the cluster (namespace, volumes, scheduler, $executors executors)" apply_part cluster
   if rendered | grep -q 'name: logbench-minio$'; then
-    step "wait for the object store" kube -n "$ns" rollout status deploy/logbench-minio --timeout=300s
+    step "wait for the object store" kwait deployment logbench-minio 300
   fi
-  step "wait for the scheduler" kube -n "$ns" rollout status deploy/logbench-scheduler --timeout=300s
-  step "wait for the executors" kube -n "$ns" rollout status deploy/logbench-executor --timeout=300s
+  step "wait for the scheduler" kwait deployment logbench-scheduler 300
+  step "wait for the executors" kwait deployment logbench-executor 300
+  $dry_run || log "cluster up: $executors executors, image $image"
 }
 
-# The overlay that keeps the dataset in an object store reads its credentials from the Secret
-# logbench-s3. An existing one is kept (bring your own for an external store); otherwise one
-# is made with random hex credentials, which never leave the cluster.
+# Waits for a Job or Deployment until it ends either way (deploy/kwait.py): on failure it has
+# printed every container's state and last log lines. Sets job_exit to the main container's
+# exit code, when there is one.
+job_exit=
+kwait() { # KIND NAME TIMEOUT
+  if $dry_run; then
+    printf '+ deploy/kwait.py -n %s %s %s --timeout %s\n' "$ns" "$1" "$2" "$3"
+    return 0
+  fi
+  local out rc=0
+  out=$(python deploy/kwait.py -n "$ns" "$1" "$2" --timeout "$3") || rc=$?
+  job_exit=$(sed -n 's/^exit_code=//p' <<<"$out")
+  return "$rc"
+}
+
+# The object store's credentials: see the multinode overlay. An existing Secret is kept (bring
+# your own for an external store); otherwise one is made with random hex credentials, which
+# never leave the cluster.
 s3_secret() {
   if $dry_run; then
-    printf '+ kubectl create namespace %s (unless it exists)
-' "$ns"
-    printf '+ kubectl -n %s create secret generic logbench-s3 --from-literal=AWS_ACCESS_KEY_ID=<random> --from-literal=AWS_SECRET_ACCESS_KEY=<random> (unless it exists)
-' "$ns"
+    printf '+ kubectl create namespace %s (unless it exists)\n' "$ns"
+    printf '+ kubectl -n %s create secret generic logbench-s3 --from-literal=AWS_ACCESS_KEY_ID=<random> --from-literal=AWS_SECRET_ACCESS_KEY=<random> (unless it exists)\n' "$ns"
     return
   fi
   kubectl get namespace "$ns" >/dev/null 2>&1 || kubectl create namespace "$ns"
@@ -312,8 +494,9 @@ s3_secret() {
   log "Secret logbench-s3 created (random credentials)"
 }
 
+# Starts the Job of PART and waits until it completes or fails. Returns kwait's status.
 k8s_job() { # PART TIMEOUT
-  local part=$1 timeout=$2 job=logbench-$1
+  local part=$1 job=logbench-$1
   step "remove an earlier $job Job" kube -n "$ns" delete job "$job" --ignore-not-found --wait=true
   if $dry_run; then
     step "start $job" run sh -c "kubectl kustomize $generated | kubectl apply -l 'logbench.io/part in (config,$part)' -f -"
@@ -322,18 +505,42 @@ k8s_job() { # PART TIMEOUT
     start() { rendered | kubectl apply -l "logbench.io/part in (config,$part)" -f -; }
     step "start $job" start
   fi
-  if ! kube -n "$ns" wait --for=condition=complete "job/$job" --timeout="$timeout"; then
-    kubectl -n "$ns" logs "job/$job" --tail=20 >&2 || true
-    die "$job did not complete (its last log lines are above)"
-  fi
+  step_no=$((step_no + 1))
+  log "[$step_no] wait until $job completes or fails (at most $2 s)"
+  kwait job "$job" "$2"
 }
 
-k8s_results() {
-  local newest local_file
+k8s_bench() {
+  local id=k8s-$stamp rc=0
+  write_kustomization "$id"
+  $dry_run && rendered
+  # The Jobs' own deadlines (activeDeadlineSeconds) are 3600 s and 7200 s: the waits last a
+  # little longer, so that a Job that runs out of time is seen failing, with its logs.
+  k8s_job data-gen 3660 || die "the data-gen Job did not complete (what its containers did is above)"
+  k8s_job bench 7260 || rc=$?
+  if ((rc != 0)) && [[ -z $job_exit ]]; then
+    die "the bench Job did not run to an end (what its containers did is above)"
+  fi
+  # bench-runner writes its result file before it exits 1 (a query failed, or the engines
+  # disagreed): the file is copied and the report rendered whatever its exit code.
+  ((rc == 0)) || log "bench-runner exited ${job_exit}: copying its result file anyway"
+  (k8s_results "$id.json") || log "no result file copied (above: why)"
+  case $job_exit in
+    0 | "") ;;
+    1) die "done, but some queries failed or the engines disagreed (bench-runner exited 1; the report lists them)" 1 ;;
+    *) die "bench-runner exited $job_exit (its last log lines are above)" 1 ;;
+  esac
+}
+
+k8s_results() { # [FILE]: this run's result file, or the newest
+  local newest=${1:-} local_file
   step "wait for the results pod" kube -n "$ns" wait --for=condition=Ready pod/logbench-results --timeout=120s
   if $dry_run; then
     run kubectl -n "$ns" exec logbench-results -- ls -t /data/results
-    newest=k8s-RUN.json
+    newest=${newest:-k8s-RUN.json}
+  elif [[ -n $newest ]]; then
+    kubectl -n "$ns" exec logbench-results -- ls /data/results | grep -qx "$newest" ||
+      die "bench-runner wrote no result file /data/results/$newest"
   else
     newest=$(kubectl -n "$ns" exec logbench-results -- ls -t /data/results | head -n 1)
     [[ -n $newest ]] || die "no result file in /data/results yet: run ./deploy.sh k8s bench"
@@ -345,27 +552,35 @@ k8s_results() {
   else
     kubectl -n "$ns" exec logbench-results -- cat "/data/results/$newest" >"$local_file.tmp"
     mv "$local_file.tmp" "$local_file"
+    log "copied $local_file"
   fi
-  $dry_run || log "copied $local_file"
-  step "build bench-runner for the report" run cargo build --release --workspace --bin bench-runner
+  if [[ -z $bin_dir ]]; then
+    step "build bench-runner for the report" run cargo build --release --workspace --bin bench-runner
+  fi
   step "render the report" run "$bin/bench-runner" report "$local_file" --out "results/${newest%.json}"
   printf 'result: %s\nreport: results/%s/report.html\n' "$local_file" "${newest%.json}"
 }
 
 k8s() {
   command -v kubectl >/dev/null || die "kubectl not found" 2
+  local ctx
+  ctx=$(kube_context)
+  kdir=.bench/k8s-$(tr -c 'A-Za-z0-9._\n-' _ <<<"${ctx:-none}")
+  generated=deploy/k8s/.generated/${kdir#.bench/k8s-}
+  if [[ $action != up && -f $kdir/settings ]]; then
+    recall "$kdir/settings"
+  elif [[ $action != up && $action != status && $action != render ]] && ! $dry_run; then
+    die "no cluster set up by ./deploy.sh k8s up for context '${ctx:-none}' here (its settings go to $kdir)" 2
+  fi
+  [[ $scale == 1 ]] || python -c 'import yaml' 2>/dev/null ||
+    die "--scale needs Python 3 with PyYAML (scripts/pytools.sh makes a venv; point LOGBENCH_VENV at it)" 2
   case $action in
     up) k8s_up ;;
-    bench)
-      write_kustomization
-      $dry_run && rendered
-      k8s_job data-gen 3600s
-      k8s_job bench 7200s
-      k8s_results
-      ;;
+    bench) k8s_bench ;;
     results) k8s_results ;;
+    render) write_kustomization "${LOGBENCH_RUN_ID:-k8s-$stamp}"; rendered ;;
     down)
-      write_kustomization
+      write_kustomization down
       if $dry_run; then
         printf '+ kubectl kustomize %s | kubectl delete --ignore-not-found -f -\n' "$generated"
       else
@@ -373,6 +588,7 @@ k8s() {
       fi
       # Made by `up` outside the manifests (the namespace's deletion takes it too).
       kube -n "$ns" delete secret logbench-s3 --ignore-not-found
+      $dry_run || rm -f "$kdir/settings"
       ;;
     status) kube -n "$ns" get pods,jobs,services,pvc -o wide ;;
   esac
@@ -390,26 +606,15 @@ compose() {
   fi
 }
 
-# What `up` was given, so that bench, results, down and status use the same cluster; a value
-# given again on their command line wins.
+# bench, results, down and status use what `up` was given.
 compose_settings() {
-  local saved=$cdir/settings k v
+  local saved=$cdir/settings
   if [[ $action == up ]]; then
-    $dry_run && return
-    mkdir -p "$cdir"
-    printf 'executors=%s\nrows=%s\nfiles=%s\niterations=%s\nstore=%s\nimage=%s\n' \
-      "$executors" "$rows" "$files" "$iterations" "$store" "$image" >"$saved.tmp"
-    mv "$saved.tmp" "$saved"
+    $dry_run || remember "$saved" "${compose_keys[@]}"
     return
   fi
   [[ -f $saved ]] || { $dry_run && return; die "no cluster '$project' here: run ./deploy.sh compose up first" 2; }
-  while IFS='=' read -r k v; do
-    [[ " ${given[*]} " == *" $k "* ]] && continue
-    case $k in
-      executors) executors=$v ;; rows) rows=$v ;; files) files=$v ;;
-      iterations) iterations=$v ;; store) store=$v ;; image) image=$v ;;
-    esac
-  done <"$saved"
+  recall "$saved"
 }
 
 # The compose file for these settings (deploy/compose.py, from the Kubernetes manifests).

@@ -39,13 +39,27 @@ fn main() {
     // path baked in when it was compiled can name a checkout that no longer exists.
     let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
     let root = &format!("{manifest_dir}/..");
-    let commit = run("git", &["-C", root, "rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".into());
-    let dirty = run(
-        "git",
-        &["-C", root, "status", "--porcelain", "--untracked-files=no"],
-    )
-    .map(|s| (!s.is_empty()).to_string())
-    .unwrap_or_else(|| "unknown".into());
+    // A build without the repository's .git (deploy/Dockerfile.source: .git stays out of the
+    // Docker build context) is told its commit: LOGBENCH_GIT_COMMIT, `<sha>` or `<sha>-dirty`.
+    println!("cargo:rerun-if-env-changed=LOGBENCH_GIT_COMMIT");
+    let given = std::env::var("LOGBENCH_GIT_COMMIT")
+        .ok()
+        .filter(|s| !s.is_empty() && s != "unknown");
+    let (commit, dirty) = match given {
+        Some(g) => match g.strip_suffix("-dirty") {
+            Some(sha) => (sha.to_string(), "true".to_string()),
+            None => (g, "false".to_string()),
+        },
+        None => (
+            run("git", &["-C", root, "rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".into()),
+            run(
+                "git",
+                &["-C", root, "status", "--porcelain", "--untracked-files=no"],
+            )
+            .map(|s| (!s.is_empty()).to_string())
+            .unwrap_or_else(|| "unknown".into()),
+        ),
+    };
     set("LOGBENCH_GIT_COMMIT", &commit);
     set("LOGBENCH_GIT_DIRTY", &dirty);
 

@@ -11,7 +11,16 @@ For every overlay under deploy/k8s/overlays:
      volume is at one path; that Secrets read are the ones deploy.sh creates; and, where the
      dataset is in an object store, that every program reading it has the endpoint (a Service)
      and the credentials, and the upload writes where the runner reads.
-A self-test first shows that the validation rejects a misspelt field. Then the compose file
+  4. check what a real cluster would hit on day one, which no schema catches: that non-root pods
+     can write the volumes they write (no hostPath PersistentVolume: the kubelet makes its
+     directory root-owned 0755 and hostPath ignores fsGroup; a hostPath volume without node
+     affinity), that every Job has a deadline and deploy.sh never waits for Complete alone,
+     that the pods' requests during data-gen and during a bench fit the documented smallest
+     cluster (TARGETS), and that a new run changes nothing the long-running pods read
+     (rendered twice by `deploy.sh k8s render` with other run parameters: no restart, so no
+     Multi-Attach of the ReadWriteOnce volume).
+A self-test first shows that the validation rejects a misspelt field, and that each check of 4
+rejects the defect it is there for (each put back into the manifests). Then the compose file
 that `./deploy.sh compose` runs (deploy/compose.py) is checked against the rendered manifests:
 each container's command line, user, read-only root, capabilities and no-new-privileges.
 
@@ -37,6 +46,21 @@ DATA_PATH = "/data"
 DATA_CLAIM = "logbench-data"
 # Secrets the manifests read that deploy.sh creates (they are never in the manifests).
 SECRETS = {"logbench-s3": {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}}
+# The smallest cluster each overlay is held to, as allocatable CPU (millicores) and memory (MiB)
+# per node, less what the cluster's own pods request there.
+TARGETS = {
+    # minikube start with its defaults: 2 CPUs and, on a host of 8.8 GB or less, 2200 MB
+    # (2098 MiB, less the kubelet's 100 MiB eviction threshold). Its system pods request
+    # 750m CPU (apiserver 250m, controller-manager 200m, scheduler, etcd, CoreDNS 100m each)
+    # and 170 MiB (etcd 100, CoreDNS 70). kind on a 4-core laptop has more of both.
+    "local": {"about": "minikube's defaults (1 node, 2 CPUs, 2200 MB)", "nodes": 1,
+              "cpu": 2000 - 750, "memory": 2098 - 100 - 170},
+    # Three EKS t3.medium nodes (2 vCPU, 4 GiB): 1930m and about 3300 MiB allocatable each,
+    # less aws-node and kube-proxy (125m) on each, and CoreDNS (2 x 100m, 70 MiB) on two.
+    "multinode": {"about": "3 nodes of 2 vCPU and 4 GiB (EKS t3.medium)", "nodes": 3,
+                  "cpu": 1930 - 125 - 100, "memory": 3300 - 70},
+}
+DEPLOY_SH = os.path.join(ROOT, "deploy.sh")
 
 
 def render(overlay):
@@ -262,6 +286,206 @@ def check_object_store(data, services, flags_by_container, env_of):
     return problems
 
 
+def millicores(q):
+    q = str(q)
+    return float(q[:-1]) if q.endswith("m") else float(q) * 1000
+
+
+def mebibytes(q):
+    units = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024, "k": 1000 / 1048576, "M": 1e6 / 1048576, "G": 1e9 / 1048576}
+    q = str(q)
+    for u in sorted(units, key=len, reverse=True):
+        if q.endswith(u):
+            return float(q[: -len(u)]) * units[u]
+    return float(q) / 1048576
+
+
+def non_root(spec, c):
+    psc, csc = spec.get("securityContext", {}), c.get("securityContext", {})
+    user = csc.get("runAsUser", psc.get("runAsUser"))
+    return bool(csc.get("runAsNonRoot", psc.get("runAsNonRoot"))) or (user is not None and user != 0)
+
+
+def check_volumes(docs):
+    """Non-root pods can write what they write. A hostPath directory is made by the kubelet as
+    root with mode 0755 (DirectoryOrCreate) and hostPath ignores fsGroup: a PersistentVolume or
+    pod volume of that kind, written by a non-root container, fails at the first write. A
+    hostPath PersistentVolume also needs node affinity, or pods on other nodes see other
+    directories."""
+    problems = []
+    pvs = [d for d in docs if d["kind"] == "PersistentVolume"]
+    for pv in pvs:
+        if "hostPath" in pv["spec"] and not pv["spec"].get("nodeAffinity"):
+            problems.append(f"PersistentVolume/{pv['metadata']['name']}: hostPath without nodeAffinity (pods on other nodes see other directories)")
+    host_claims = {d["metadata"]["name"] for d in docs if d["kind"] == "PersistentVolumeClaim"
+                   and any("hostPath" in pv["spec"] and (d["spec"].get("volumeName") == pv["metadata"]["name"]
+                           or d["spec"].get("storageClassName") == pv["spec"].get("storageClassName"))
+                           for pv in pvs)}
+    for d, _, spec in pod_specs(docs):
+        volumes = {v["name"]: v for v in spec.get("volumes", [])}
+        for c in spec.get("initContainers", []) + spec["containers"]:
+            if not non_root(spec, c):
+                continue
+            for m in c.get("volumeMounts", []):
+                v = volumes.get(m["name"], {})
+                claim = v.get("persistentVolumeClaim", {}).get("claimName")
+                if m.get("readOnly") or not ("hostPath" in v or claim in host_claims):
+                    continue
+                problems.append(f"{d['kind']}/{d['metadata']['name']} container {c['name']}: writes {m['mountPath']} as a "
+                                "non-root user on a hostPath volume, which the kubelet creates root-owned 0755 (fsGroup does not apply)")
+    return problems
+
+
+def check_jobs(docs, deploy_text):
+    """Every Job ends on its own (a deadline) and deploy.sh waits for either end."""
+    problems = []
+    for d in docs:
+        if d["kind"] == "Job":
+            if not d["spec"].get("activeDeadlineSeconds"):
+                problems.append(f"Job/{d['metadata']['name']}: no activeDeadlineSeconds (a stuck Job never ends)")
+            if d["spec"].get("backoffLimit") is None:
+                problems.append(f"Job/{d['metadata']['name']}: no backoffLimit (a failing run is retried 6 times)")
+    for i, line in enumerate(deploy_text.splitlines(), 1):
+        code = line.split("#", 1)[0]
+        if re.search(r"\bwait\b.*--for[= ]condition=complete", code, re.I) or "rollout status" in code:
+            problems.append(f"deploy.sh:{i}: waits for success only ({code.strip()[:60]}...): a failed Job or a pod that "
+                            "cannot start is waited out to the timeout; wait with deploy/kwait.py")
+    return problems
+
+
+def pod_request(spec):
+    """What the scheduler reserves for a pod: its containers' requests added up, or the largest
+    init container's, whichever is more."""
+    def req(c, k):
+        r = c.get("resources", {}).get("requests", {})
+        return (millicores if k == "cpu" else mebibytes)(r[k]) if k in r else 0
+    return {k: max(sum(req(c, k) for c in spec["containers"]),
+                   max([req(c, k) for c in spec.get("initContainers", [])] or [0]))
+            for k in ("cpu", "memory")}
+
+
+def check_fit(docs, overlay):
+    """The pods running during data-gen and during a bench fit the overlay's target cluster:
+    placed largest first on the first node with room, those that must share the scheduler's
+    node (required pod affinity to it) beside it."""
+    target = TARGETS.get(overlay)
+    if target is None:
+        return [f"no target cluster size for overlay {overlay} in TARGETS"]
+    problems = []
+    always, jobs = [], {}
+    for d, labels, spec in pod_specs(docs):
+        replicas = d["spec"].get("replicas", 1) if d["kind"] == "Deployment" else 1
+        affinity = spec.get("affinity", {}).get("podAffinity", {}).get("requiredDuringSchedulingIgnoredDuringExecution", [])
+        pinned = any(t.get("labelSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/component") == "scheduler"
+                     for t in affinity) or labels.get("app.kubernetes.io/component") == "scheduler"
+        pods = [(f"{d['metadata']['name']}", pod_request(spec), pinned)] * replicas
+        if d["kind"] == "Job":
+            jobs[d["metadata"]["labels"].get("logbench.io/part", d["metadata"]["name"])] = pods
+        else:
+            always += pods
+    for phase, extra in sorted(jobs.items()):
+        nodes = [{"cpu": target["cpu"], "memory": target["memory"]} for _ in range(target["nodes"])]
+        pods = always + extra
+        # The scheduler's node first (pinned pods), then the rest largest first.
+        order = [p for p in pods if p[2]] + sorted((p for p in pods if not p[2]), key=lambda p: -p[1]["cpu"])
+        for name, r, pinned in order:
+            candidates = nodes[:1] if pinned else nodes
+            node = next((n for n in candidates if n["cpu"] >= r["cpu"] and n["memory"] >= r["memory"]), None)
+            if node is None:
+                total = {k: sum(p[1][k] for p in pods) for k in ("cpu", "memory")}
+                problems.append(
+                    f"during {phase}: pod {name} ({r['cpu']:.0f}m CPU, {r['memory']:.0f} MiB) does not fit "
+                    f"{'the scheduler' + chr(39) + 's node' if pinned else 'any node'} of {target['about']}; "
+                    f"all pods request {total['cpu']:.0f}m CPU and {total['memory']:.0f} MiB against "
+                    f"{target['nodes']} x {target['cpu']}m and {target['memory']} MiB free for them")
+                break
+            node["cpu"] -= r["cpu"]
+            node["memory"] -= r["memory"]
+    return problems
+
+
+def deploy_render(overlay, run_id, rows, iterations):
+    """`deploy.sh k8s render`: the manifests up and bench apply for these settings."""
+    cmd = [DEPLOY_SH, "k8s", "render", "--overlay", overlay, "--image", "logbench:check", "--executors", "2",
+           "--rows", str(rows), "--files", "1", "--iterations", str(iterations), "--scale", "1",
+           "--storage-class", "", "--base", "local"]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=dict(os.environ, LOGBENCH_RUN_ID=run_id)).stdout
+    return [d for d in yaml.safe_load_all(out) if d]
+
+
+def check_churn(a, b):
+    """What the long-running pods read is the same for two runs: a change there restarts the
+    scheduler (it may come back on another node while the results pod holds the ReadWriteOnce
+    volume there: Multi-Attach) and the executors."""
+    def long_running(docs):
+        out = {}
+        for d in docs:
+            if d["kind"] in ("Deployment", "Service", "PersistentVolumeClaim", "PersistentVolume"):
+                out[f"{d['kind']}/{d['metadata']['name']}"] = d
+        return out
+    la, lb = long_running(a), long_running(b)
+    return [f"{k}: differs between two runs (another run id, rows and iterations): every run restarts it"
+            for k in sorted(la) if la[k] != lb.get(k)]
+
+
+def check_dockerfile_source():
+    """deploy/Dockerfile.source copies exactly what `cargo build` reads (the workspace's members,
+    its manifest and lock file, and queries/, which bench-runner embeds), so that an edit
+    elsewhere leaves its build layer cached; and hands the commit to the build, since .git is
+    not in the context."""
+    import tomllib
+    with open(os.path.join(ROOT, "Cargo.toml"), "rb") as f:
+        members = set(tomllib.load(f)["workspace"]["members"])
+    with open(os.path.join(ROOT, "deploy", "Dockerfile.source")) as f:
+        text = f.read()
+    copied = set()
+    for line in text.splitlines():
+        words = line.split()
+        if words[:1] == ["COPY"] and not any(w.startswith("--from") for w in words):
+            copied.update(w.rstrip("/") for w in words[1:-1] if not w.startswith("--"))
+    problems = []
+    want = members | {"Cargo.toml", "Cargo.lock", "queries"}
+    if copied != want:
+        problems.append(f"Dockerfile.source copies {sorted(copied)}, not what the build reads {sorted(want)}")
+    if "LOGBENCH_GIT_COMMIT=" not in text:
+        problems.append("Dockerfile.source does not hand REVISION to the build (LOGBENCH_GIT_COMMIT): results record commit unknown")
+    return problems
+
+
+def self_test_checks(docs, overlay):
+    """Each day-one check rejects the defect it is for, put back into these manifests."""
+    failures = []
+    old = copy.deepcopy(docs)
+    old.append({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "logbench-data"},
+                "spec": {"storageClassName": "logbench-local", "hostPath": {"path": "/var/lib/logbench", "type": "DirectoryOrCreate"}}})
+    for d in old:
+        if d["kind"] == "PersistentVolumeClaim" and d["metadata"]["name"] == DATA_CLAIM:
+            d["spec"]["storageClassName"] = "logbench-local"
+    if not any("root-owned" in p for p in check_volumes(old)) or not any("nodeAffinity" in p for p in check_volumes(old)):
+        failures.append("a hostPath data volume written by uid 65532 passed")
+    old = copy.deepcopy(docs)
+    for d in old:
+        if d["kind"] == "Job":
+            d["spec"].pop("activeDeadlineSeconds", None)
+    if not check_jobs(old, 'kube -n "$ns" wait --for=condition=complete "job/$job" --timeout="$timeout"\n'):
+        failures.append("a Job without a deadline, and a wait for Complete alone, passed")
+    old = copy.deepcopy(docs)
+    for _, _, spec in pod_specs(old):
+        for c in spec["containers"]:
+            if c.get("command") == ["logbench-executor"]:
+                c["resources"]["requests"] = {"cpu": "2", "memory": "4Gi"}
+    if not check_fit(old, overlay):
+        failures.append("executors requesting 2 CPUs and 4 GiB each fit")
+    moved = copy.deepcopy(docs)
+    for d in moved:
+        if d["kind"] == "Deployment":
+            d["spec"]["template"]["spec"]["containers"][0].setdefault("envFrom", []).append({"configMapRef": {"name": "logbench-run"}})
+    if not check_churn(docs, moved):
+        failures.append("a Deployment reading the run's ConfigMap passed")
+    if failures:
+        sys.exit(f"check.py: self-test failed ({overlay}): " + "; ".join(failures))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
@@ -269,6 +493,8 @@ def main():
     ap.add_argument("--kubernetes-version", default=KUBERNETES_VERSION)
     a = ap.parse_args()
     failed = False
+    with open(DEPLOY_SH) as f:
+        deploy_text = f.read()
     overlays = sorted(os.listdir(OVERLAYS))
     for i, o in enumerate(overlays):
         docs = render(os.path.join(OVERLAYS, o))
@@ -276,6 +502,9 @@ def main():
             self_test(docs, a.kubernetes_version)
         problems = [p for d in docs for p in validate(d, a.kubernetes_version)]
         problems += check(docs, a.bin_dir)
+        self_test_checks(docs, o)
+        problems += check_volumes(docs) + check_jobs(docs, deploy_text) + check_fit(docs, o)
+        problems += check_churn(deploy_render(o, "k8s-check-a", 1000, 1), deploy_render(o, "k8s-check-b", 2000, 3))
         kinds = sorted({d["kind"] for d in docs})
         if problems:
             failed = True
@@ -284,8 +513,13 @@ def main():
         else:
             print(
                 f"check.py: overlay {o}: {len(docs)} objects ({', '.join(kinds)}) valid against "
-                f"Kubernetes {a.kubernetes_version} (strict); flags, env, ports and volumes line up"
+                f"Kubernetes {a.kubernetes_version} (strict); flags, env, ports and volumes line up; "
+                f"volumes writable by uid 65532, Jobs with deadlines and waited for either end, "
+                f"requests fit {TARGETS[o]['about']}, a new run restarts nothing"
             )
+    for p in check_dockerfile_source():
+        failed = True
+        print(f"check.py: {p}", file=sys.stderr)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import compose
 

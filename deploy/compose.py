@@ -74,7 +74,7 @@ def manifests(store):
     container patches (by container name, as a strategic merge does) for the object store."""
     base = docs(K8S / "base/scheduler.yaml") + docs(K8S / "base/executor.yaml") + docs(K8S / "base/jobs.yaml")
     kustom = docs(K8S / "base/kustomization.yaml")[0]
-    config = dict(s.split("=", 1) for s in kustom["configMapGenerator"][0]["literals"])
+    config = literals(kustom)
     pods = {
         "scheduler": pod_spec(find(base, "Deployment", "logbench-scheduler")),
         "executor": pod_spec(find(base, "Deployment", "logbench-executor")),
@@ -85,12 +85,18 @@ def manifests(store):
     if store == "s3":
         multi = K8S / "overlays/multinode"
         mk = docs(multi / "kustomization.yaml")[0]
-        config.update(s.split("=", 1) for s in mk["configMapGenerator"][0]["literals"])
+        config.update(literals(mk))
         for name, file in [("scheduler", "scheduler.yaml"), ("executor", "executor.yaml"),
                            ("bench", "bench.yaml"), ("data-gen", "data-gen.yaml")]:
             patch = pod_spec(docs(multi / file)[0])
             merge_pod(pods[name], patch)
     return pods, services, config
+
+
+def literals(kustomization):
+    """Every ConfigMap generator's literals, as one environment (the pods read them all)."""
+    return dict(s.split("=", 1) for g in kustomization.get("configMapGenerator", [])
+                for s in g.get("literals", []))
 
 
 def merge_pod(pod, patch):
@@ -187,7 +193,7 @@ def service(pod, container, env, project, volumes, name):
 def build(a):
     pods, services, config = manifests(a.store)
     config.update(LOGBENCH_ROWS=a.rows, LOGBENCH_FILES=a.files, LOGBENCH_ITERATIONS=a.iterations,
-                  LOGBENCH_RUN_ID=a.run_id)
+                  LOGBENCH_RUN_ID=a.run_id, LOGBENCH_IMAGE=a.image)
     if a.store == "s3":
         key_id, secret = a.s3_key.split(":", 1)
         config.update(AWS_ENDPOINT=f"http://{S3_HOST}:9000", AWS_ACCESS_KEY_ID=key_id,
@@ -281,8 +287,7 @@ def check():
                                store=store, image="i", moto_image="m", project="p",
                                s3_key="k:s")
         out = build(a)["services"]
-        cm = find(rendered, "ConfigMap", next(d["metadata"]["name"] for d in rendered
-                                              if d["kind"] == "ConfigMap"))["data"]
+        cm = {k: v for d in rendered if d["kind"] == "ConfigMap" for k, v in d.get("data", {}).items()}
         env = dict(cm, LOGBENCH_ROWS=1000, LOGBENCH_FILES=1, LOGBENCH_ITERATIONS=1, LOGBENCH_RUN_ID="x")
         if store == "s3":
             env.update(AWS_ENDPOINT=f"http://{S3_HOST}:9000", AWS_ACCESS_KEY_ID="k",

@@ -4,8 +4,12 @@
 # `./deploy.sh compose --store s3` runs. Nothing is pulled when the base is `local`.
 #
 #   deploy/image.sh [--tag logbench:dev] [--base local|public|IMAGE] [--moto TAG]
-#                   [--bin-dir DIR] [--dry-run]
+#                   [--bin-dir DIR] [--tag-file FILE] [--dry-run]
 #
+# --tag NAME     without a tag (no ':' after the last '/'): tagged <commit>-<digest>, the
+#                commit checked out (with -dirty for uncommitted changes) and the first 12
+#                hex digits of the SHA-256 of the stripped binaries, so that every build of
+#                other binaries has a tag of its own. --tag-file FILE gets the full name.
 # --base local   (the default here) a base made on this machine: `scratch` plus exactly the
 #                shared libraries the four binaries load (ldd), the CA bundle, /etc/passwd
 #                with the nonroot user 65532, and /data, /work, /tmp. Imported as
@@ -26,6 +30,7 @@ tag=logbench:dev
 base=local
 bin=${CARGO_TARGET_DIR:-target}/release
 moto=
+tag_file=
 dry_run=false
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -33,8 +38,9 @@ while [[ $# -gt 0 ]]; do
     --base) base=${2:?--base needs a value}; shift 2 ;;
     --moto) moto=${2:?--moto needs a value}; shift 2 ;;
     --bin-dir) bin=${2:?--bin-dir needs a value}; shift 2 ;;
+    --tag-file) tag_file=${2:?--tag-file needs a value}; shift 2 ;;
     --dry-run) dry_run=true; shift ;;
-    -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "image.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -115,16 +121,41 @@ for p in "${programs[@]}"; do
   run strip -o "$ctx/bin/$p" "$bin/$p"
 done
 revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+[[ -n $(git status --porcelain --untracked-files=no 2>/dev/null) ]] && revision=$revision-dirty
+if [[ ${tag##*/} != *:* ]]; then
+  short=${revision:0:7}
+  [[ $revision == *-dirty ]] && short=$short-dirty
+  if $dry_run; then
+    tag=$tag:$short-DIGEST
+  else
+    tag=$tag:$short-$(cat "$ctx"/bin/* | sha256sum | cut -c1-12)
+  fi
+fi
+# The platform of the binaries (their ELF header), stated, so that the image says what it
+# runs on wherever it was built.
+case $(od -An -t x1 -j 18 -N 2 "$bin/bench-runner" 2>/dev/null | tr -d ' \n') in
+  3e00) platform=linux/amd64 ;;
+  b700) platform=linux/arm64 ;;
+  *) platform= ;;
+esac
 # The build's own output only when it fails (the legacy builder warns that it is deprecated).
 build() {
   local out
   out=$("$@" 2>&1) || { printf '%s\n' "$out" >&2; return 1; }
 }
 run build docker build -f deploy/Dockerfile --build-arg "BASE=$base_arg" \
-  --build-arg "REVISION=$revision" -t "$tag" "$ctx"
+  --build-arg "REVISION=$revision" ${platform:+--platform "$platform"} -t "$tag" "$ctx"
 if ! $dry_run; then
   bytes=$(docker image inspect -f '{{.Size}}' "$tag")
-  echo "image.sh: $tag on $base_arg: $((bytes / 1000000)) MB (binaries $(du -ch "$ctx"/bin/* | tail -1 | cut -f1))"
+  echo "image.sh: $tag ($platform) on $base_arg: $((bytes / 1000000)) MB (binaries $(du -ch "$ctx"/bin/* | tail -1 | cut -f1))"
+fi
+if [[ -n $tag_file ]]; then
+  if $dry_run; then
+    echo "+ echo $tag > $tag_file"
+  else
+    mkdir -p "$(dirname "$tag_file")"
+    printf '%s\n' "$tag" >"$tag_file.tmp" && mv "$tag_file.tmp" "$tag_file"
+  fi
 fi
 
 [[ -n $moto ]] || exit 0

@@ -20,6 +20,10 @@ pub struct Environment {
     pub git_dirty: String,
     /// datafusion, arrow, parquet, ballista.
     pub crate_versions: BTreeMap<String, String>,
+    /// The container image the runner ran in, name and tag (`LOGBENCH_IMAGE`, which
+    /// `./deploy.sh k8s` and `compose` set): absent for a run outside one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
 }
 
 fn first_field(text: &str, key: &str) -> Option<String> {
@@ -74,6 +78,9 @@ impl Environment {
             .into_iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
+            image: std::env::var("LOGBENCH_IMAGE")
+                .ok()
+                .filter(|s| !s.is_empty()),
         }
     }
 }

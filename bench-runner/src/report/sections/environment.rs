@@ -105,5 +105,12 @@ fn table(inputs: &[Input]) -> Table {
                 .join("; ")
         }),
     ];
+    // Where a run was made in a container (deploy.sh k8s or compose): the image, after the commit.
+    if inputs.iter().any(|i| i.run.environment.image.is_some()) {
+        let image = row("image", &|r| {
+            r.environment.image.clone().unwrap_or_else(|| "none".into())
+        });
+        t.rows.insert(5, image);
+    }
     t
 }
