@@ -129,34 +129,58 @@ def report(ns, pods, headline):
                 print(f"    {e.get('reason', '')}: {(e.get('message') or '').strip()}", file=err)
 
 
-def wait_job(ns, name, timeout, stuck_after):
+def poll(ns, kind, name, timeout, stuck_after, examine):
+    """Polls KIND NAME until examine(object) gives an exit status, a pod is stuck, or the
+    timeout passes. examine returns (its pods, a status or None, what is still awaited)."""
     deadline = time.monotonic() + timeout
     stuck_since = {}
     while True:
-        job = get(ns, "job", name)
-        if job is None:
-            print(f"kwait: job {name} does not exist", file=sys.stderr)
+        obj = get(ns, kind, name)
+        if obj is None:
+            print(f"kwait: {kind} {name} does not exist", file=sys.stderr)
             return 1
+        pods, rc, awaited = examine(obj)
+        if rc is None:
+            rc = check_stuck(ns, pods, stuck_since, stuck_after, f"{kind} {name}")
+        if rc is not None:
+            return rc
+        if time.monotonic() > deadline:
+            report(ns, pods, f"{kind} {name}: {awaited} after {timeout:.0f} s")
+            return 4
+        time.sleep(POLL_S)
+
+
+def job_outcome(ns, name):
+    def examine(job):
         pods = pods_of(ns, f"job-name={name}")
         conds = {c["type"]: c for c in job.get("status", {}).get("conditions", []) or []
                  if c.get("status") == "True"}
         code = next((main_exit_code(p) for p in pods if main_exit_code(p) is not None), None)
         if "Complete" in conds:
             print(f"exit_code={code if code is not None else 0}")
-            return 0
+            return pods, 0, None
         if "Failed" in conds:
             c = conds["Failed"]
             report(ns, pods, f"job {name} failed ({c.get('reason', '')}: {(c.get('message') or '').strip()})")
             if code is not None:
                 print(f"exit_code={code}")
-            return 1
-        rc = check_stuck(ns, pods, stuck_since, stuck_after, f"job {name}")
-        if rc is not None:
-            return rc
-        if time.monotonic() > deadline:
-            report(ns, pods, f"job {name} neither completed nor failed within {timeout:.0f} s")
-            return 4
-        time.sleep(POLL_S)
+            return pods, 1, None
+        return pods, None, "neither completed nor failed"
+    return examine
+
+
+def deployment_outcome(ns):
+    def examine(d):
+        sel = ",".join(f"{k}={v}" for k, v in d["spec"]["selector"].get("matchLabels", {}).items())
+        pods = pods_of(ns, sel)
+        want = d["spec"].get("replicas", 1)
+        st = d.get("status", {})
+        if (st.get("observedGeneration", 0) >= d["metadata"].get("generation", 0)
+                and st.get("updatedReplicas", 0) == want and st.get("readyReplicas", 0) == want
+                and st.get("replicas", 0) == want):
+            return pods, 0, None
+        return pods, None, f"{st.get('readyReplicas', 0)} of {want} replicas ready"
+    return examine
 
 
 def check_stuck(ns, pods, stuck_since, stuck_after, what):
@@ -174,31 +198,6 @@ def check_stuck(ns, pods, stuck_since, stuck_after, what):
     return None
 
 
-def wait_deployment(ns, name, timeout, stuck_after):
-    deadline = time.monotonic() + timeout
-    stuck_since = {}
-    while True:
-        d = get(ns, "deployment", name)
-        if d is None:
-            print(f"kwait: deployment {name} does not exist", file=sys.stderr)
-            return 1
-        sel = ",".join(f"{k}={v}" for k, v in d["spec"]["selector"].get("matchLabels", {}).items())
-        pods = pods_of(ns, sel)
-        want = d["spec"].get("replicas", 1)
-        st = d.get("status", {})
-        if (st.get("observedGeneration", 0) >= d["metadata"].get("generation", 0)
-                and st.get("updatedReplicas", 0) == want and st.get("readyReplicas", 0) == want
-                and st.get("replicas", 0) == want):
-            return 0
-        rc = check_stuck(ns, pods, stuck_since, stuck_after, f"deployment {name}")
-        if rc is not None:
-            return rc
-        if time.monotonic() > deadline:
-            report(ns, pods, f"deployment {name}: {st.get('readyReplicas', 0)} of {want} replicas ready after {timeout:.0f} s")
-            return 4
-        time.sleep(POLL_S)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--namespace", "-n", default="logbench")
@@ -210,8 +209,8 @@ def main():
                     help="seconds a pod may stay stuck before the wait ends (default 90)")
     a = ap.parse_args()
     try:
-        wait = wait_job if a.kind == "job" else wait_deployment
-        sys.exit(wait(a.namespace, a.name, a.timeout, a.stuck_after))
+        examine = job_outcome(a.namespace, a.name) if a.kind == "job" else deployment_outcome(a.namespace)
+        sys.exit(poll(a.namespace, a.kind, a.name, a.timeout, a.stuck_after, examine))
     except RuntimeError as e:
         sys.exit(f"kwait: {e}")
 

@@ -163,6 +163,14 @@ fn show(o: &Output) -> String {
     )
 }
 
+/// Asserts that deploy.sh exited 1 and said each of `needles`.
+fn failed_saying(o: &Output, needles: &[&str]) {
+    assert_eq!(o.status.code(), Some(1), "{}", show(o));
+    for needle in needles {
+        assert!(has(o, needle), "{needle:?} in {}", show(o));
+    }
+}
+
 /// `up` keeps what it was given, and a plain `bench` uses it: the multinode overlay, the
 /// image with the tag this build got, 3 executors. The bench Job fails because bench-runner
 /// exited 1 (a query failed): the result file is still copied out and its report rendered, and
@@ -310,17 +318,17 @@ fn a_failed_init_container_is_named_with_its_logs_and_stops_the_run() {
     );
     f.settings("overlay=multinode\nimage=logbench:t1\nexecutors=2\nrows=1000000\nfiles=1\niterations=1\nscale=1\nstorage_class=\nbase=local\n");
     let o = f.deploy(&["bench", "--bin-dir", bin_dir().to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
-    for needle in [
-        "job logbench-data-gen failed (BackoffLimitExceeded",
-        "init container bucket: terminated, exit code 1 (Error)",
-        "init container data-gen: not started",
-        "container upload: waiting, PodInitializing",
-        "Unable to make bucket `s3/logbench`. Access Denied.",
-        "the data-gen Job did not complete",
-    ] {
-        assert!(has(&o, needle), "{needle:?} in {}", show(&o));
-    }
+    failed_saying(
+        &o,
+        &[
+            "job logbench-data-gen failed (BackoffLimitExceeded",
+            "init container bucket: terminated, exit code 1 (Error)",
+            "init container data-gen: not started",
+            "container upload: waiting, PodInitializing",
+            "Unable to make bucket `s3/logbench`. Access Denied.",
+            "the data-gen Job did not complete",
+        ],
+    );
     assert!(
         !f.applied()
             .iter()
@@ -393,14 +401,14 @@ fn pods_that_cannot_start_or_die_end_the_wait_with_the_reason() {
     );
     f.settings(settings);
     let o = f.deploy(&["bench", "--bin-dir", bin_dir().to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
-    for needle in [
-        "container bench-runner: terminated, exit code 137 (OOMKilled)",
-        "bench-runner wrote no result file",
-        "bench-runner exited 137",
-    ] {
-        assert!(has(&o, needle), "{needle:?} in {}", show(&o));
-    }
+    failed_saying(
+        &o,
+        &[
+            "container bench-runner: terminated, exit code 137 (OOMKilled)",
+            "bench-runner wrote no result file",
+            "bench-runner exited 137",
+        ],
+    );
 }
 
 /// `up` finds how the image reaches the nodes from the nodes, whatever the context is called,

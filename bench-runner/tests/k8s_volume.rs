@@ -90,26 +90,21 @@ fn uid_65532_writes_a_provisioned_volume_but_not_a_kubelet_made_hostpath_directo
 
     // Before: the directory as the kubelet makes it for a hostPath DirectoryOrCreate volume.
     let kubelet = dir_with_mode(root.path(), "kubelet", 0o755);
-    let o = as_pod(&image.0, &kubelet, false, SCHEDULER);
-    let err = text(&o.stderr);
-    assert!(
-        !o.status.success(),
-        "the scheduler started on a 0755 root-owned /data: {err}"
-    );
-    assert!(
-        err.contains("--event-log-dir /data/events") && err.contains("ermission denied"),
-        "the scheduler names the directory and the reason: {err}"
-    );
-    let o = as_pod(&image.0, &kubelet, false, DATA_GEN);
-    let err = text(&o.stderr);
-    assert!(
-        !o.status.success(),
-        "data-gen wrote a 0755 root-owned /data: {err}"
-    );
-    assert!(
-        err.contains("/data/logs") && err.contains("ermission denied"),
-        "data-gen names the directory and the reason: {err}"
-    );
+    for (program, cmd, dir) in [
+        ("the scheduler", SCHEDULER, "--event-log-dir /data/events"),
+        ("data-gen", DATA_GEN, "/data/logs"),
+    ] {
+        let o = as_pod(&image.0, &kubelet, false, cmd);
+        let err = text(&o.stderr);
+        assert!(
+            !o.status.success(),
+            "{program} wrote a 0755 root-owned /data: {err}"
+        );
+        assert!(
+            err.contains(dir) && err.contains("ermission denied"),
+            "{program} names the directory and the reason: {err}"
+        );
+    }
 
     // After: the directory as the local-path and minikube provisioners make it.
     let provisioned = dir_with_mode(root.path(), "provisioned", 0o777);
