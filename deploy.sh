@@ -10,7 +10,7 @@ Usage:
   ./deploy.sh [local] [--rows N] [--files N] [--executors N] [--iterations N] [--dry-run]
   ./deploy.sh compose up|bench|results|down|status [--executors N] [--rows N] [--files N]
               [--iterations N] [--store volume|s3] [--base local|public] [--project NAME]
-              [--bin-dir DIR] [--dry-run]
+              [--scale F] [--bin-dir DIR] [--dry-run]
   ./deploy.sh k8s up|bench|results|down|status|render [--executors N] [--rows N] [--files N]
               [--iterations N] [--overlay local|multinode] [--image [REGISTRY/]NAME[:TAG]]
               [--scale F] [--storage-class NAME] [--load KIND] [--bin-dir DIR] [--dry-run]
@@ -37,6 +37,7 @@ compose: the Kubernetes topology in containers on this machine (docker compose, 
   server, its own container (image built here), read over S3 by runner, scheduler and executors.
   bench, results, down and status use what `up` was given (kept in .bench/compose-<project>/).
   --bin-dir DIR: put these release binaries in the image instead of building them.
+  --scale F: the pods' limits times F, as for k8s (CPUs still capped at this machine's).
   Defaults: --executors 2, --rows 200000000, --project logbench.
 
 k8s: against the current kubectl context (namespace logbench).
@@ -247,7 +248,7 @@ recall() { # FILE
   done <"$1"
 }
 k8s_keys=(overlay image executors rows files iterations scale storage_class base)
-compose_keys=(executors rows files iterations store image)
+compose_keys=(executors rows files iterations store image scale)
 
 # ------------------------------------------------------------------------------------ k8s
 ns=logbench
@@ -361,18 +362,27 @@ cluster_kind() {
   fi
 }
 
-# The Linux architecture of the release binaries (their ELF header), as Docker names it.
+# The Linux architecture of the release binaries (their ELF header), as Docker names it; of
+# this machine when they are not built yet (they will be built here).
 binary_arch() {
   local m
-  m=$(od -An -t x1 -j 18 -N 2 "$bin/bench-runner" 2>/dev/null | tr -d ' \n')
+  if [[ -f $bin/bench-runner ]]; then
+    m=$(od -An -t x1 -j 18 -N 2 "$bin/bench-runner" | tr -d ' \n')
+  else
+    m=$(uname -m)
+  fi
   case $m in
-    3e00) echo amd64 ;; b700) echo arm64 ;; *) echo "unknown($m)" ;;
+    3e00 | x86_64) echo amd64 ;; b700 | aarch64 | arm64) echo arm64 ;; *) echo "unknown($m)" ;;
   esac
 }
 
 # Refuses a cluster the image cannot run on, before anything is built or applied: nodes of
 # another architecture, no StorageClass for the volumes, a push that would go to Docker Hub.
 k8s_preflight() { # KIND
+  case $1 in
+    kind:?* | minikube:?* | k3d:?* | shared | push | none) ;;
+    *) die "--load is kind:CLUSTER, minikube:PROFILE, k3d:CLUSTER, shared or push, not '$1'" 2 ;;
+  esac
   local host=${image%%/*}
   if [[ $1 == push ]] && [[ $image != */* || ($host != *.* && $host != *:* && $host != localhost) ]]; then
     die "this cluster pulls its images from a registry: pass --image REGISTRY/NAME (docker push '$image' would go to Docker Hub)" 2
@@ -381,11 +391,9 @@ k8s_preflight() { # KIND
   local arch archs
   arch=$(binary_arch)
   archs=$(kubectl get nodes -o jsonpath='{.items[*].status.nodeInfo.architecture}' 2>/dev/null || true)
-  if [[ -f $bin/bench-runner && -n $archs ]]; then
-    for a in $archs; do
-      [[ $a == "$arch" ]] || die "the binaries in $bin are linux/$arch, but a node of this cluster is linux/$a: build for it (cargo build --release --target ...) and pass --bin-dir" 2
-    done
-  fi
+  for a in $archs; do
+    [[ $a == "$arch" ]] || die "the binaries in $bin are linux/$arch, but a node of this cluster is linux/$a: build for it (cargo build --release --target ...) and pass --bin-dir" 2
+  done
   if [[ -z $storage_class ]]; then
     local defaults
     defaults=$(kubectl get storageclass -o jsonpath='{range .items[*]}{.metadata.annotations.storageclass\.kubernetes\.io/is-default-class}{"\n"}{end}' 2>/dev/null || true)
@@ -431,7 +439,6 @@ k8s_up() {
     none) $dry_run || die "no current kubectl context: point kubectl at a cluster first" 2
       log "no current kubectl context (dry run): the image would be pushed" ;;
     push) step "push $image" run docker push "$image" ;;
-    *) die "--load is kind:CLUSTER, minikube:PROFILE, k3d:CLUSTER, shared or push, not '$kind'" 2 ;;
   esac
   apply_part() { # PART
     if $dry_run; then
@@ -619,19 +626,17 @@ compose_settings() {
 
 # The compose file for these settings (deploy/compose.py, from the Kubernetes manifests).
 write_compose() { # RUN-ID
-  local py=python3
-  [[ -x ${LOGBENCH_VENV:-}/bin/python ]] && py=$LOGBENCH_VENV/bin/python
   local key=logbench:logbench-secret
   [[ -f $cdir/s3-key ]] && key=$(cat "$cdir/s3-key")
   if $dry_run; then
-    printf '+ deploy/compose.py --executors %s --rows %s --files %s --iterations %s --run-id %s --store %s --image %s --project %s > %s\n' \
-      "$executors" "$rows" "$files" "$iterations" "$1" "$store" "$image" "$project" "$cfile"
+    printf '+ deploy/compose.py --executors %s --rows %s --files %s --iterations %s --run-id %s --store %s --image %s --project %s --scale %s > %s\n' \
+      "$executors" "$rows" "$files" "$iterations" "$1" "$store" "$image" "$project" "$scale" "$cfile"
     return
   fi
   mkdir -p "$cdir"
-  "$py" deploy/compose.py --executors "$executors" --rows "$rows" --files "$files" \
+  python deploy/compose.py --executors "$executors" --rows "$rows" --files "$files" \
     --iterations "$iterations" --run-id "$1" --store "$store" --image "$image" \
-    --moto-image logbench-moto:dev --project "$project" --s3-key "$key" >"$cfile.tmp"
+    --moto-image logbench-moto:dev --project "$project" --s3-key "$key" --scale "$scale" >"$cfile.tmp"
   mv "$cfile.tmp" "$cfile"
 }
 

@@ -19,7 +19,7 @@ port is published.
 
     deploy/compose.py --executors N --rows N --files N --iterations N --run-id ID
                       [--store volume|s3] [--image logbench:dev] [--moto-image TAG]
-                      [--project logbench] [--s3-key ID:SECRET] > compose.yaml
+                      [--project logbench] [--s3-key ID:SECRET] [--scale F] > compose.yaml
     deploy/compose.py --check   # the compose file's commands against the manifests' (exit 1)
 """
 
@@ -192,6 +192,12 @@ def service(pod, container, env, project, volumes, name):
 
 def build(a):
     pods, services, config = manifests(a.store)
+    if a.scale != 1:
+        # As `deploy.sh k8s --scale` scales the rendered manifests (deploy/scale.py).
+        sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+        import scale
+        for pod in pods.values():
+            scale.scale_doc({"kind": "Job", "spec": {"template": {"spec": pod}}}, a.scale)
     config.update(LOGBENCH_ROWS=a.rows, LOGBENCH_FILES=a.files, LOGBENCH_ITERATIONS=a.iterations,
                   LOGBENCH_RUN_ID=a.run_id, LOGBENCH_IMAGE=a.image)
     if a.store == "s3":
@@ -285,7 +291,7 @@ def check():
             capture_output=True, text=True).stdout))
         a = argparse.Namespace(executors=2, rows=1000, files=1, iterations=1, run_id="x",
                                store=store, image="i", moto_image="m", project="p",
-                               s3_key="k:s")
+                               s3_key="k:s", scale=1)
         out = build(a)["services"]
         cm = {k: v for d in rendered if d["kind"] == "ConfigMap" for k, v in d.get("data", {}).items()}
         env = dict(cm, LOGBENCH_ROWS=1000, LOGBENCH_FILES=1, LOGBENCH_ITERATIONS=1, LOGBENCH_RUN_ID="x")
@@ -334,6 +340,7 @@ def main():
     ap.add_argument("--moto-image", default="logbench-moto:dev")
     ap.add_argument("--project", default="logbench")
     ap.add_argument("--s3-key", default="logbench:logbench-secret")
+    ap.add_argument("--scale", type=float, default=1, help="the pods' requests and limits times this")
     a = ap.parse_args()
     if a.check:
         sys.exit(0 if check() else 1)

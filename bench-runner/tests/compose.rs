@@ -161,6 +161,9 @@ fn the_kubernetes_topology_runs_in_containers_and_survives_each_fault() {
             &bins,
             "--image",
             &image,
+            // The executors as before the manifests were sized for minikube: 2 task slots.
+            "--scale",
+            "2",
         ],
     );
     ok(&o);

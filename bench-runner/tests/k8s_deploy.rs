@@ -423,7 +423,7 @@ fn up_loads_the_image_as_each_cluster_needs_and_refuses_what_cannot_work() {
         args.extend_from_slice(extra);
         f.deploy(&args)
     };
-    let cases: [(&str, Value, &[&str], &str); 5] = [
+    let cases: [(&str, Value, &[&str], &str); 7] = [
         (
             "kind",
             json!([kind_node()]),
@@ -449,6 +449,18 @@ fn up_loads_the_image_as_each_cluster_needs_and_refuses_what_cannot_work() {
             "needs no loading",
         ),
         (
+            "rancher",
+            json!([{"name": "lima-rancher-desktop"}]),
+            &[],
+            "needs no loading",
+        ),
+        (
+            "override",
+            json!([kind_node()]),
+            &["--load", "minikube:other"],
+            "minikube -p other image load .bench/image/image.tar",
+        ),
+        (
             "eks",
             json!([{"name": "ip-10-0-1-5.ec2.internal", "providerID": "aws:///us-east-1a/i-0abc"}]),
             &[
@@ -466,6 +478,9 @@ fn up_loads_the_image_as_each_cluster_needs_and_refuses_what_cannot_work() {
             show(&o)
         );
     }
+    let o = up("badload", json!([kind_node()]), &sc, &["--load", "kind"]);
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    assert!(has(&o, "--load is kind:CLUSTER"), "{}", show(&o));
     let eks = json!([{"name": "ip-10-0-1-5.ec2.internal"}]);
     let o = up("push", eks.clone(), &sc, &[]);
     assert_eq!(o.status.code(), Some(2), "{}", show(&o));
