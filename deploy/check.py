@@ -38,6 +38,9 @@ import sys
 import kubernetes_validate
 import yaml
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from scale import mebibytes, millicores  # noqa: E402  (Kubernetes quantities, one parser)
+
 KUBERNETES_VERSION = "1.35.0"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OVERLAYS = os.path.join(ROOT, "deploy", "k8s", "overlays")
@@ -286,20 +289,6 @@ def check_object_store(data, services, flags_by_container, env_of):
     return problems
 
 
-def millicores(q):
-    q = str(q)
-    return float(q[:-1]) if q.endswith("m") else float(q) * 1000
-
-
-def mebibytes(q):
-    units = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024, "k": 1000 / 1048576, "M": 1e6 / 1048576, "G": 1e9 / 1048576}
-    q = str(q)
-    for u in sorted(units, key=len, reverse=True):
-        if q.endswith(u):
-            return float(q[: -len(u)]) * units[u]
-    return float(q) / 1048576
-
-
 def non_root(spec, c):
     psc, csc = spec.get("securityContext", {}), c.get("securityContext", {})
     user = csc.get("runAsUser", psc.get("runAsUser"))
@@ -520,7 +509,6 @@ def main():
     for p in check_dockerfile_source():
         failed = True
         print(f"check.py: {p}", file=sys.stderr)
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import compose
 
     if not compose.check():

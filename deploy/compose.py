@@ -35,6 +35,8 @@ except ImportError:
     sys.exit("compose.py: PyYAML is needed (scripts/pytools.sh installs it, or apt install python3-yaml)")
 
 K8S = pathlib.Path(__file__).resolve().parent / "k8s"
+sys.path.insert(0, str(K8S.parent))
+from scale import mebibytes, millicores, scale_doc  # noqa: E402  (one parser, one scaling)
 SCHEDULER_PORT = 50050
 S3_HOST = "logbench-s3"
 
@@ -132,18 +134,6 @@ def expand(arg, env):
     return re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", sub, arg)
 
 
-def quantity_bytes(q):
-    units = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "k": 10**3, "M": 10**6, "G": 10**9}
-    for u, m in units.items():
-        if q.endswith(u):
-            return int(float(q[: -len(u)]) * m)
-    return int(q)
-
-
-def quantity_cpus(q):
-    return float(q[:-1]) / 1000 if q.endswith("m") else float(q)
-
-
 def command(container, env):
     return [expand(a, env) for a in container.get("command", []) + container.get("args", [])]
 
@@ -164,9 +154,9 @@ def service(pod, container, env, project, volumes, name):
     if "cpu" in limits:
         # Docker refuses a limit above the machine's CPUs, where Kubernetes would not
         # schedule the pod on such a node: capped at what this machine has.
-        s["cpus"] = min(quantity_cpus(limits["cpu"]), float(os.cpu_count() or 1))
+        s["cpus"] = min(millicores(limits["cpu"]) / 1000, float(os.cpu_count() or 1))
     if "memory" in limits:
-        s["mem_limit"] = quantity_bytes(limits["memory"])
+        s["mem_limit"] = round(mebibytes(limits["memory"]) * 1048576)
     kinds = {v["name"]: v for v in pod.get("volumes", [])}
     mounts, tmpfs = [], []
     for m in container.get("volumeMounts", []):
@@ -193,11 +183,9 @@ def service(pod, container, env, project, volumes, name):
 def build(a):
     pods, services, config = manifests(a.store)
     if a.scale != 1:
-        # As `deploy.sh k8s --scale` scales the rendered manifests (deploy/scale.py).
-        sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-        import scale
+        # As `deploy.sh k8s --scale` scales the rendered manifests.
         for pod in pods.values():
-            scale.scale_doc({"kind": "Job", "spec": {"template": {"spec": pod}}}, a.scale)
+            scale_doc({"kind": "Job", "spec": {"template": {"spec": pod}}}, a.scale)
     config.update(LOGBENCH_ROWS=a.rows, LOGBENCH_FILES=a.files, LOGBENCH_ITERATIONS=a.iterations,
                   LOGBENCH_RUN_ID=a.run_id, LOGBENCH_IMAGE=a.image)
     if a.store == "s3":
