@@ -7,12 +7,12 @@ cd "$(dirname "$0")"
 usage() {
   cat <<'EOF'
 Usage:
-  ./deploy.sh [local] [--rows N] [--files N] [--executors N] [--iterations N] [--dry-run]
+  ./deploy.sh [local] [--rows N] [--files N] [--executors N] [--iterations N|auto] [--dry-run]
   ./deploy.sh compose up|bench|results|down|status [--executors N] [--rows N] [--files N]
-              [--iterations N] [--store volume|s3] [--base local|public] [--project NAME]
+              [--iterations N|auto] [--store volume|s3] [--base local|public] [--project NAME]
               [--scale F] [--bin-dir DIR] [--dry-run]
   ./deploy.sh k8s up|bench|results|down|status|render [--executors N] [--rows N] [--files N]
-              [--iterations N] [--overlay local|multinode] [--image [REGISTRY/]NAME[:TAG]]
+              [--iterations N|auto] [--overlay local|multinode] [--image [REGISTRY/]NAME[:TAG]]
               [--scale F] [--storage-class NAME] [--load KIND] [--bin-dir DIR] [--dry-run]
 
 local (the default): builds the release binaries; generates the dataset into data/logs-<rows>
@@ -21,7 +21,8 @@ local (the default): builds the release binaries; generates the dataset into dat
   on 127.0.0.1); runs the workload in queries/ on DataFusion and on Ballista; stops the cluster;
   writes results/<run>.json and the report (results/<run>/report.md, report.html, charts/).
   Defaults: --rows 200000000 --files 40 (the full scale; --rows scales down, files follow),
-  --executors 2, --iterations 10.
+  --executors 2, --iterations auto (each query measured until its median is known within
+  ±2 %, at least 3 runs, a 10 s budget per query; a number N measures exactly N runs).
 
 compose: the Kubernetes topology in containers on this machine (docker compose, files under
   .bench/compose-<project>/, generated from deploy/k8s by deploy/compose.py): a scheduler and
@@ -92,13 +93,19 @@ run() {
 # One numbered step: its name is in the error if it fails.
 step_no=0
 step() {
-  local name=$1
+  local name=$1 t0
   shift
   step_no=$((step_no + 1))
   log "[$step_no] $name"
+  t0=$(date +%s.%N)
   if ! "$@"; then
     die "step $step_no ($name) failed; finished artifacts are kept"
   fi
+  $dry_run || log "[$step_no] done in $(elapsed "$t0")"
+}
+# Seconds since $1 (date +%s.%N), as "12.3 s" or "4 min 05.6 s".
+elapsed() {
+  awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { d = b - a; if (d < 60) printf "%.1f s", d; else printf "%d min %04.1f s", int(d / 60), d - 60 * int(d / 60) }'
 }
 
 positive() { # NAME VALUE: a whole number above zero, underscores and k/M/G allowed for rows
@@ -119,7 +126,7 @@ action=
 rows=200000000
 files=
 executors=2
-iterations=10
+iterations=auto
 overlay=local
 image=
 store=volume
@@ -159,7 +166,9 @@ while [[ $# -gt 0 ]]; do
     --rows) rows=$(positive --rows "$2") ;;
     --files) files=$(positive --files "$2") ;;
     --executors) executors=$(positive --executors "$2") ;;
-    --iterations) iterations=$(positive --iterations "$2") ;;
+    --iterations)
+      [[ $2 == auto || ($2 =~ ^[0-9]+$ && ! $2 =~ ^0+$) ]] || die "--iterations needs auto or a whole number above zero, not '$2'" 2
+      iterations=$2 ;;
     --overlay) overlay=$2 ;;
     --image) image=$2 ;;
     --store)
@@ -200,6 +209,8 @@ local_pipeline() {
 
   step "build the release binaries (data-gen, bench-runner, logbench-scheduler, logbench-executor)" \
     run cargo build --release -p data-gen -p bench-runner -p logbench-cluster --bins
+  local t_built
+  t_built=$(date +%s.%N)
   step "dataset: $rows rows in $files files at $data (kept if its manifest matches)" \
     run "$bin/data-gen" --out "$data" --rows "$rows" --files "$files" --reuse
   # The cluster is stopped on every way out, success or failure.
@@ -218,12 +229,15 @@ local_pipeline() {
       return $bench_rc
     }
   }
-  step "run the workload (queries/) on DataFusion, then on Ballista, $iterations iterations each" bench
+  local how="$iterations iterations each"
+  [[ $iterations == auto ]] && how="each query until its median is known within ±2 %"
+  step "run the workload (queries/) on DataFusion, then on Ballista, $how" bench
   step "stop the cluster" run "$bin/bench-runner" cluster down --state-dir "$state"
   trap - EXIT
   step "render the report" run "$bin/bench-runner" report "$result" --out "$report"
   printf 'result:  %s\nreport:  %s/report.md\n         %s/report.html\ncharts:  %s/charts/\n' \
     "$result" "$report" "$report" "$report"
+  $dry_run || log "after the build: $(elapsed "$t_built")"
   ((bench_rc == 0)) || die "done, but some queries failed or the engines disagreed (the report lists them)" 1
   log "done"
 }

@@ -17,7 +17,7 @@ crosses the scheduler's Flight proxy. With --store s3, moto's S3 server sits on 
 runner reads the dataset too). Both networks are internal: nothing leaves the machine and no
 port is published.
 
-    deploy/compose.py --executors N --rows N --files N --iterations N --run-id ID
+    deploy/compose.py --executors N --rows N --files N --iterations N|auto --run-id ID
                       [--store volume|s3] [--image logbench:dev] [--moto-image TAG]
                       [--project logbench] [--s3-key ID:SECRET] [--scale F] > compose.yaml
     deploy/compose.py --check   # the compose file's commands against the manifests' (exit 1)
@@ -315,13 +315,20 @@ def check():
     return bad == 0
 
 
+def iterations(v):
+    """bench-runner's --iterations: auto, or a whole number above zero."""
+    if v == "auto" or (v.isdigit() and int(v) > 0):
+        return v
+    raise argparse.ArgumentTypeError(f"auto or a whole number above zero, not '{v}'")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--executors", type=int, default=2)
     ap.add_argument("--rows", type=int, default=200_000_000)
     ap.add_argument("--files", type=int, default=40)
-    ap.add_argument("--iterations", type=int, default=10)
+    ap.add_argument("--iterations", type=iterations, default="auto")
     ap.add_argument("--run-id", default="compose")
     ap.add_argument("--store", choices=["volume", "s3"], default="volume")
     ap.add_argument("--image", default="logbench:dev")

@@ -12,6 +12,8 @@ import sys
 def problems(run, engines):
     names = [e["engine"]["name"] for e in run["engines"]]
     out = []
+    if not run.get("complete", True):
+        out.append("the run is incomplete (complete: false)")
     if engines and names != engines:
         out.append(f"engines {names}, expected {engines}")
     if len({tuple(q["name"] for q in e["queries"]) for e in run["engines"]}) > 1:

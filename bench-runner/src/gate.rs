@@ -314,7 +314,10 @@ fn merge_side(name: &str, rounds: &[Vec<PathBuf>]) -> Result<RunResult> {
             .collect();
         results.push(merge_query(&runs)?);
     }
-    merged.arguments.iterations = first.arguments.iterations * per_round.len() as u32;
+    merged.arguments.iterations = first
+        .arguments
+        .iterations
+        .map(|n| n * per_round.len() as u32);
     merged.arguments.selected_queries = results.iter().map(|q| q.name.clone()).collect();
     merged.arguments.argv = vec![
         "bench-runner gate".into(),
@@ -361,6 +364,12 @@ fn merge_query(runs: &[&QueryResult]) -> Result<QueryResult> {
         .iter()
         .map(|r| crate::compare::samples(r.latency.as_ref().expect("checked above")))
         .collect::<Result<_>>()?;
+    out.samples_us = runs.iter().flat_map(|r| r.samples_us.clone()).collect();
+    if out.samples_us.len() as u64 != out.latency.as_ref().map_or(0, |l| l.count) {
+        // Rounds from a build that did not record its samples.
+        out.samples_us.clear();
+    }
+    out.sampling = crate::sampling::Outcome::new(crate::sampling::Stop::Fixed, &out.samples_us);
     Ok(out)
 }
 

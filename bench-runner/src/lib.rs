@@ -28,6 +28,7 @@ pub mod resources;
 pub mod results;
 pub mod run;
 pub mod runner;
+pub mod sampling;
 pub mod summary;
 pub mod table;
 pub mod workload;

@@ -64,7 +64,7 @@ pub async fn measure(
     engine.execute(&q.sql).await?;
 
     let opts = RunOptions {
-        iterations: per_round,
+        sampling: crate::sampling::Sampling::Fixed(per_round),
         warmup: 0,
         timeout: None,
         save_answers: None,
@@ -83,18 +83,11 @@ pub async fn measure(
         };
         let harness_block = || async {
             let res = measure_query(engine, q, &opts, &mut Progress::new(true)).await;
-            let hist = res
-                .latency
-                .ok_or_else(|| crate::Error::Engine(res.error.unwrap_or_default()))?
-                .histogram()?;
-            // Every recorded value, back out of the histogram (3 significant digits).
-            Ok::<_, crate::Error>(
-                hist.iter_recorded()
-                    .flat_map(|v| {
-                        std::iter::repeat_n(v.value_iterated_to(), v.count_at_value() as usize)
-                    })
-                    .collect::<Vec<u64>>(),
-            )
+            if res.latency.is_none() {
+                return Err(crate::Error::Engine(res.error.unwrap_or_default()));
+            }
+            // Every run's wall time as measured, in order.
+            Ok::<_, crate::Error>(res.samples_us)
         };
         if r % 2 == 0 {
             bare_us.extend(bare_block().await?);

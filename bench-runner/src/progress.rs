@@ -39,10 +39,12 @@ impl Progress {
         }
         let line = match (&r.status, &r.latency) {
             (Status::Ok, Some(l)) => format!(
-                "{}  ok  p50 {:.1} ms  p99 {:.1} ms  rows {}",
+                "{}  ok  p50 {:.1} ms  p99 {:.1} ms  n {}  median {}  rows {}",
                 self.prefix,
                 l.p50 as f64 / 1e3,
                 l.p99 as f64 / 1e3,
+                l.count,
+                crate::sampling::describe(r.sampling.as_ref()),
                 r.answer.as_ref().map_or(0, |a| a.rows)
             ),
             _ => format!(

@@ -16,7 +16,9 @@ use crate::plans::{Analysis, Plans};
 use crate::resources::Resources;
 
 /// 2: `answer.ordered`, per-query `instructions` and the run's `instructions_setup`.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: adaptive sampling (`arguments.iterations` null, `arguments.sampling`; per query
+/// `sampling` and `samples_us`) and `complete`.
+pub const SCHEMA_VERSION: u32 = 3;
 /// The oldest version this build still reads (its fields are a subset of this one's).
 pub const OLDEST_READABLE: u32 = 1;
 
@@ -26,6 +28,10 @@ pub struct RunResult {
     pub run_id: String,
     pub started_at: String,
     pub finished_at: String,
+    /// False while the run is still going, or when it ended before measuring every query:
+    /// the file is rewritten after each query, and what it holds was measured.
+    #[serde(default = "yes")]
+    pub complete: bool,
     pub environment: Environment,
     pub dataset: DatasetInfo,
     pub arguments: Arguments,
@@ -37,6 +43,10 @@ pub struct RunResult {
     /// `run --instructions`: how the DataFusion engine's queries were counted under valgrind.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instructions_setup: Option<crate::callgrind::CountSetup>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,12 +71,19 @@ pub struct DatasetInfo {
 pub struct Arguments {
     /// The command line as given.
     pub argv: Vec<String>,
-    pub iterations: u32,
+    /// Measured runs per query with `--iterations N`; null when sampling was adaptive.
+    pub iterations: Option<u32>,
+    /// The adaptive rule's settings (`--iterations auto`, the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampling: Option<crate::sampling::Adaptive>,
     pub warmup: u32,
     pub timeout_seconds: Option<f64>,
     pub queries_dir: String,
     pub selected_queries: Vec<String>,
     pub settings: Vec<String>,
+    /// The engines asked for, in order (an incomplete run may hold fewer).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub engines: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -119,6 +136,12 @@ pub struct QueryResult {
     /// `run --instructions` (DataFusion): instructions per execution under callgrind.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instructions: Option<crate::callgrind::QueryInstructions>,
+    /// How measuring ended: why, and the median's interval reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampling: Option<crate::sampling::Outcome>,
+    /// Every measured run's wall time (µs), in the order they ran.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub samples_us: Vec<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,10 +181,29 @@ impl RunResult {
                         let Some(lat) = &q.latency else {
                             return bad(format!("{}: ok without latency", q.name));
                         };
-                        if lat.count != u64::from(self.arguments.iterations) {
+                        if let Some(n) = self.arguments.iterations
+                            && lat.count != u64::from(n)
+                        {
                             return bad(format!(
-                                "{}: {} iterations recorded, {} requested",
-                                q.name, lat.count, self.arguments.iterations
+                                "{}: {} iterations recorded, {n} requested",
+                                q.name, lat.count
+                            ));
+                        }
+                        if let Some(a) = &self.arguments.sampling
+                            && !(u64::from(a.min_iterations)..=u64::from(a.max_iterations))
+                                .contains(&lat.count)
+                        {
+                            return bad(format!(
+                                "{}: {} iterations recorded, outside {}..={}",
+                                q.name, lat.count, a.min_iterations, a.max_iterations
+                            ));
+                        }
+                        if !q.samples_us.is_empty() && q.samples_us.len() as u64 != lat.count {
+                            return bad(format!(
+                                "{}: {} samples for {} iterations",
+                                q.name,
+                                q.samples_us.len(),
+                                lat.count
                             ));
                         }
                         if !(lat.min <= lat.p50 && lat.p50 <= lat.p99 && lat.p99 <= lat.max) {

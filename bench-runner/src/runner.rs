@@ -1,9 +1,11 @@
 //! The measurement loop, shared by every engine.
 //!
-//! Per query: plans (untimed), one cold run recorded apart, W warm-ups, N measured iterations
-//! into an HdrHistogram, then one `EXPLAIN ANALYZE` run for per-operator metrics. Every run's
-//! answer is digested outside the timed region; runs that disagree fail the query. A failing
-//! query is recorded with its error and the loop goes on.
+//! Per query: plans (untimed), one cold run recorded apart, W warm-ups, then measured
+//! iterations into an HdrHistogram until [`Sampling`] says stop (a fixed count, or the median
+//! known within the precision target, or the time budget spent). Per-operator metrics come
+//! from the last measured run's executed plan (DataFusion) or job (Ballista): no extra run.
+//! Every run's answer is digested outside the timed region; runs that disagree fail the query.
+//! A failing query is recorded with its error and the loop goes on.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -17,11 +19,12 @@ use crate::histogram::{LatencySummary, new_histogram};
 use crate::progress::Progress;
 use crate::resources::{Meter, Resources, peak_rss_bytes, reset_peak_rss};
 use crate::results::{Distributed, QueryResult, Status};
+use crate::sampling::{Outcome, Sampling};
 use crate::workload::Query;
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    pub iterations: u32,
+    pub sampling: Sampling,
     pub warmup: u32,
     pub timeout: Option<Duration>,
     pub save_answers: Option<PathBuf>,
@@ -63,6 +66,8 @@ fn failed(q: &Query, error: String, resources: Resources) -> QueryResult {
         distributed: None,
         rounds_us: vec![],
         instructions: None,
+        sampling: None,
+        samples_us: vec![],
     }
 }
 
@@ -109,6 +114,7 @@ pub async fn measure_query(
         return result;
     }
     drop(answer);
+    engine.forget_last_run();
 
     for w in 0..opts.warmup {
         progress.step(&q.name, &format!("warm-up {}/{}", w + 1, opts.warmup), None);
@@ -122,33 +128,56 @@ pub async fn measure_query(
             }
         }
         result.warmup_runs += 1;
+        engine.forget_last_run();
     }
 
     engine.reset_memory_peak();
     let _ = engine.take_job();
+    engine.forget_last_run();
     let mut jobs = Vec::new();
     let mut hist = new_histogram();
+    let mut samples = Vec::new();
     let meter = Meter::start();
-    for i in 0..opts.iterations {
+    let measuring = Instant::now();
+    let fixed = opts.sampling.fixed();
+    let stop = loop {
+        let i = samples.len() + 1;
         match timed_run(engine, &q.sql, opts.timeout).await {
             Ok((answer, us)) => {
                 hist.record(us).expect("histograms resize");
+                samples.push(us);
                 jobs.extend(engine.take_job());
-                progress.step(
-                    &q.name,
-                    &format!("iteration {}/{}", i + 1, opts.iterations),
-                    Some(us),
-                );
+                let of = fixed.map_or(String::new(), |n| format!("/{n}"));
+                progress.step(&q.name, &format!("iteration {i}{of}"), Some(us));
                 digests.push(digest(&answer, ordered).expect("digested once already"));
             }
             Err(e) => {
-                result.error = Some(format!("iteration {}: {e}", i + 1));
+                result.error = Some(format!("iteration {i}: {e}"));
+                result.samples_us = samples;
                 return result;
             }
         }
-    }
+        if let Some(stop) = opts.sampling.stop(&samples, measuring.elapsed()) {
+            break stop;
+        }
+        // What the run left behind (an executed plan and its state) goes outside the timed
+        // region; the last run's stays for its metrics.
+        engine.forget_last_run();
+    };
     let (wall_ms, user_cpu_ms, system_cpu_ms) = meter.stop();
     let memory_peak = engine.memory_peak();
+    result.sampling = Outcome::new(stop, &samples);
+    result.samples_us = samples;
+
+    progress.step(&q.name, "operator metrics", None);
+    let analysis = match engine.last_run_analysis().await {
+        Some(a) => a,
+        // An engine that cannot read an executed plan's metrics runs EXPLAIN ANALYZE apart.
+        None => {
+            progress.step(&q.name, "explain analyze", None);
+            engine.analyze(&q.sql).await
+        }
+    };
 
     if let Some(last) = jobs.last() {
         progress.step(&q.name, "job details", None);
@@ -160,8 +189,6 @@ pub async fn measure_query(
         });
     }
 
-    progress.step(&q.name, "explain analyze", None);
-    let analysis = engine.analyze(&q.sql).await;
     let spilled = analysis.as_ref().ok().map(|a| a.spilled_bytes());
     result.analysis = analysis.ok();
     result.resources = Resources {
@@ -238,19 +265,25 @@ pub fn save_answer(dir: &Path, name: &str, batches: &[RecordBatch]) -> Result<()
     r
 }
 
+/// Called with the queries measured so far after each one (to save them as they come); an
+/// error ends the run.
+pub type Checkpoint<'a> = dyn FnMut(&[QueryResult]) -> Result<()> + Send + 'a;
+
 /// Measures every query in order; failures are recorded and the loop goes on.
 pub async fn measure_all(
     engine: &dyn Engine,
     queries: &[Query],
     opts: &RunOptions,
     progress: &mut Progress,
-) -> Vec<QueryResult> {
+    checkpoint: &mut Checkpoint<'_>,
+) -> Result<Vec<QueryResult>> {
     let mut out = Vec::with_capacity(queries.len());
     for (i, q) in queries.iter().enumerate() {
         progress.start_query(i + 1, queries.len(), &q.name);
         let r = measure_query(engine, q, opts, progress).await;
         progress.finish_query(&r);
         out.push(r);
+        checkpoint(&out)?;
     }
-    out
+    Ok(out)
 }

@@ -17,11 +17,13 @@ pub fn to_terminal(r: &RunResult) -> String {
                 "p50 ms",
                 "p99 ms",
                 "max ms",
+                "n",
+                "median ±",
                 "rows",
                 "plan",
                 "status",
             ],
-            &[2, 3, 4, 5],
+            &[2, 3, 4, 5, 6, 7],
         );
         let mut jobs = Vec::new();
         for q in &e.queries {
@@ -37,6 +39,12 @@ pub fn to_terminal(r: &RunResult) -> String {
                 Cell::new(ms(|l| l.p50)),
                 Cell::new(ms(|l| l.p99)),
                 Cell::new(ms(|l| l.max)),
+                Cell::new(
+                    q.latency
+                        .as_ref()
+                        .map_or("-".into(), |l| l.count.to_string()),
+                ),
+                Cell::new(crate::sampling::describe(q.sampling.as_ref())),
                 Cell::new(
                     q.answer
                         .as_ref()

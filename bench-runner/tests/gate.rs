@@ -100,7 +100,7 @@ fn gate_flags_the_queries_a_configuration_slows_and_no_other() {
     assert!(c.queries.iter().all(|q| !q.plan_changed), "{stdout}");
 
     // Each side merged its rounds: 8 rounds x 3 iterations per query, kept per round.
-    assert_eq!(new.arguments.iterations, 24);
+    assert_eq!(new.arguments.iterations, Some(24));
     assert!(
         new.engines[0]
             .queries

@@ -199,3 +199,58 @@ fn several_runs_are_compared_and_charted_for_scaling() {
     assert_eq!(text(&o.stderr).lines().count(), 1, "{}", text(&o.stderr));
     assert!(!out.exists());
 }
+
+/// The reference run committed in `results/reference/` and the charts README shows from
+/// `charts/` (made by `scripts/reference.sh`): rendering the one gives exactly the other.
+#[test]
+fn the_committed_charts_are_rendered_from_the_committed_reference_result() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let results: Vec<PathBuf> = std::fs::read_dir(repo.join("results/reference"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    assert_eq!(results.len(), 1, "one reference result: {results:?}");
+    let run = bench_runner::results::RunResult::read(&results[0]).unwrap();
+    run.validate().unwrap();
+    assert!(run.complete, "the reference run finished");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let o = bench_runner(&[
+        "report",
+        results[0].to_str().unwrap(),
+        "--out",
+        tmp.path().to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let svgs = |dir: &Path| -> BTreeMap<String, Vec<u8>> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "svg"))
+            .map(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                (name, std::fs::read(&p).unwrap())
+            })
+            .collect()
+    };
+    let rendered = svgs(&tmp.path().join("charts"));
+    let committed = svgs(&repo.join("charts"));
+    assert_eq!(
+        rendered.keys().collect::<Vec<_>>(),
+        committed.keys().collect::<Vec<_>>(),
+        "the same charts: run scripts/reference.sh again"
+    );
+    for (name, bytes) in &rendered {
+        assert!(
+            committed[name] == *bytes,
+            "charts/{name} differs from what the reference result renders: run scripts/reference.sh again"
+        );
+    }
+    // README shows them.
+    let readme = std::fs::read_to_string(repo.join("README.md")).unwrap();
+    assert!(
+        readme.contains("](charts/latency.svg)"),
+        "README shows the latency chart"
+    );
+}

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use bench_runner::results::{RunResult, Status};
+use bench_runner::sampling::{MedianInterval, Stop};
 
 mod common;
 use common::{bench_runner, generate, text, workload};
@@ -49,6 +50,9 @@ fn the_whole_workload_runs_and_the_result_round_trips() {
     let raw = std::fs::read_to_string(&out).unwrap();
     let r = RunResult::read(&out).unwrap();
     r.validate().unwrap();
+    assert!(r.complete);
+    assert_eq!(r.arguments.iterations, Some(3));
+    assert_eq!(r.arguments.engines, ["datafusion"]);
     assert!(
         r.to_json() == raw,
         "the file is exactly what the type writes back"
@@ -79,7 +83,21 @@ fn the_whole_workload_runs_and_the_result_round_trips() {
             "{}",
             plans.physical
         );
-        assert!(!q.analysis.as_ref().unwrap().operators.is_empty());
+        // Operator metrics from the last measured run's executed plan: its root produced the
+        // answer's rows.
+        let ops = &q.analysis.as_ref().unwrap().operators;
+        assert_eq!(
+            ops[0].output_rows,
+            Some(q.answer.as_ref().unwrap().rows),
+            "{}: {ops:?}",
+            q.name
+        );
+        // A fixed count: every run's time in order, and the median's interval over them.
+        assert_eq!(q.samples_us.len(), 3, "{}", q.name);
+        let s = q.sampling.as_ref().unwrap();
+        assert_eq!(s.stop, Stop::Fixed);
+        let i = MedianInterval::of(&q.samples_us).unwrap();
+        assert_eq!((s.interval_us, s.median_us), ([i.lo, i.hi], i.median));
         assert!(q.disagreeing_digests.is_empty());
         // The saved answer has the rows the digest counted.
         let path = answers.join(format!("{}.parquet", q.name));
@@ -382,4 +400,229 @@ fn a_memory_limit_is_recorded_and_binds_the_pool() {
             assert!(e.contains("Resources exhausted"), "{e}");
         }
     }
+}
+
+/// `run` with `args` on two quick queries into `out`, expected to pass.
+fn run_quick(out: &Path, args: &[&str]) -> RunResult {
+    let mut all = vec![
+        "run",
+        "--data",
+        dataset().to_str().unwrap(),
+        "--query",
+        "filter_one_day",
+        "--query",
+        "agg_status_codes",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    all.extend(args);
+    let o = bench_runner(&all);
+    assert!(o.status.success(), "{args:?}: {}", text(&o.stderr));
+    let r = RunResult::read(out).unwrap();
+    r.validate().unwrap();
+    r
+}
+
+#[test]
+fn adaptive_sampling_stops_where_its_rule_says() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Any precision is reached at the first 95 % interval, which takes six runs.
+    let r = run_quick(&tmp.path().join("wide.json"), &["--precision", "1000"]);
+    assert_eq!(r.arguments.iterations, None);
+    assert_eq!(r.arguments.sampling.as_ref().unwrap().precision_pct, 1000.0);
+    for q in &r.engines[0].queries {
+        let s = q.sampling.as_ref().unwrap();
+        assert_eq!(
+            (s.stop, q.samples_us.len()),
+            (Stop::Precision, 6),
+            "{}",
+            q.name
+        );
+        assert!(s.confidence >= 0.95 && s.half_width_pct <= 1000.0);
+    }
+    // An unreachable precision with no budget: the minimum count, then the budget ends it.
+    let r = run_quick(
+        &tmp.path().join("budget.json"),
+        &[
+            "--precision",
+            "0.0001",
+            "--budget",
+            "0",
+            "--min-iterations",
+            "4",
+        ],
+    );
+    for q in &r.engines[0].queries {
+        let s = q.sampling.as_ref().unwrap();
+        assert_eq!(
+            (s.stop, q.samples_us.len()),
+            (Stop::Budget, 4),
+            "{}",
+            q.name
+        );
+        assert_eq!(q.latency.as_ref().unwrap().count, 4);
+        // Four runs give [min, max] at 1 - 2/16.
+        assert!((s.confidence - 0.875).abs() < 1e-9, "{}", s.confidence);
+    }
+    // The cap ends it before an unreachable precision or a large budget does.
+    let r = run_quick(
+        &tmp.path().join("cap.json"),
+        &[
+            "--precision",
+            "0.0001",
+            "--budget",
+            "600",
+            "--max-iterations",
+            "7",
+        ],
+    );
+    for q in &r.engines[0].queries {
+        let s = q.sampling.as_ref().unwrap();
+        assert_eq!(
+            (s.stop, q.samples_us.len()),
+            (Stop::MaxIterations, 7),
+            "{}",
+            q.name
+        );
+    }
+    // The defaults: whatever ended it is recorded with the interval its samples give.
+    let r = run_quick(&tmp.path().join("auto.json"), &[]);
+    for q in &r.engines[0].queries {
+        let s = q.sampling.as_ref().unwrap();
+        let i = MedianInterval::of(&q.samples_us).unwrap();
+        assert_eq!((s.interval_us, s.confidence), ([i.lo, i.hi], i.confidence));
+        match s.stop {
+            Stop::Precision => assert!(i.within(2.0)),
+            Stop::Budget | Stop::MaxIterations => assert!(!i.within(2.0)),
+            Stop::Fixed => panic!("{}: auto sampling recorded a fixed count", q.name),
+        }
+        assert!(q.samples_us.len() >= 3);
+    }
+
+    // Adaptive settings with a fixed count, or out of range: one line, exit 2, nothing written.
+    for (args, says) in [
+        (
+            vec!["--iterations", "5", "--precision", "1"],
+            "--precision applies to --iterations auto",
+        ),
+        (
+            vec!["--iterations", "0"],
+            "neither a whole number above zero nor auto",
+        ),
+        (
+            vec!["--min-iterations", "9", "--max-iterations", "5"],
+            "--min-iterations 9",
+        ),
+        (
+            vec!["--precision", "0"],
+            "--precision needs a percentage above zero",
+        ),
+    ] {
+        let out = tmp.path().join("refused.json");
+        let mut all = vec![
+            "run",
+            "--data",
+            dataset().to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        all.extend(&args);
+        let o = bench_runner(&all);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!out.exists(), "{args:?}");
+    }
+}
+
+#[test]
+fn a_run_that_fails_halfway_keeps_the_queries_it_measured() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("r.json");
+    // DataFusion runs, then the Ballista scheduler is not there: a usage error, and the file
+    // holds DataFusion's queries, marked incomplete.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    let o = bench_runner(&[
+        "run",
+        "--data",
+        dataset().to_str().unwrap(),
+        "--engine",
+        "datafusion,ballista",
+        "--scheduler",
+        &addr,
+        "--query",
+        "filter_one_day",
+        "--query",
+        "agg_status_codes",
+        "--iterations",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("marked incomplete") && err.contains(&addr),
+        "{err}"
+    );
+    let r = RunResult::read(&out).unwrap();
+    r.validate().unwrap();
+    assert!(!r.complete);
+    assert_eq!(r.arguments.engines, ["datafusion", "ballista"]);
+    assert_eq!(r.engines.len(), 1);
+    assert!(r.engines[0].queries.iter().all(|q| q.status == Status::Ok));
+    assert_eq!(r.engines[0].queries.len(), 2);
+
+    // The report says so.
+    let report = tmp.path().join("report");
+    let o = bench_runner(&[
+        "report",
+        out.to_str().unwrap(),
+        "--out",
+        report.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    assert!(
+        md.contains("**Incomplete run:**") && md.contains("2 of 4 query runs"),
+        "{md}"
+    );
+}
+
+#[test]
+fn a_run_killed_halfway_keeps_the_queries_it_measured() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("r.json");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bench-runner"))
+        .args(["run", "--data", dataset().to_str().unwrap(), "--queries"])
+        .arg(workload())
+        .args(["--iterations", "3", "--quiet", "--out"])
+        .arg(&out)
+        .spawn()
+        .unwrap();
+    // The file appears after the first query; the run is killed as soon as it does.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !out.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no result file after 120 s"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let r = RunResult::read(&out).unwrap();
+    r.validate().unwrap();
+    assert!(!r.complete);
+    let measured = &r.engines[0].queries;
+    assert!(!measured.is_empty() && measured.len() < r.arguments.selected_queries.len());
+    assert!(
+        measured
+            .iter()
+            .all(|q| q.status == Status::Ok && q.samples_us.len() == 3)
+    );
 }

@@ -8,6 +8,7 @@ use anyhow::Context;
 use bench_runner::progress::Progress;
 use bench_runner::run::{self, EngineKind, Plan};
 use bench_runner::runner::RunOptions;
+use bench_runner::sampling::{Adaptive, Sampling};
 use bench_runner::store::DataLocation;
 use bench_runner::{results, summary};
 use clap::ValueEnum;
@@ -32,11 +33,25 @@ pub struct Args {
     engine: Vec<EngineArg>,
     #[command(flatten)]
     cluster: ClusterArgs,
-    /// Measured iterations per query.
-    #[arg(long, default_value_t = 10)]
-    iterations: u32,
+    /// Measured iterations per query: a number (exactly that many), or auto: until the 95 %
+    /// confidence interval of the median is within --precision, at least --min-iterations,
+    /// stopping when --budget is spent or --max-iterations reached.
+    #[arg(long, default_value = "auto", value_parser = parse_iterations, value_name = "N|auto")]
+    iterations: Iterations,
+    /// auto: target half-width of the median's 95 % interval, in percent of the median.
+    #[arg(long, value_name = "PERCENT")]
+    precision: Option<f64>,
+    /// auto: measured runs before precision is judged.
+    #[arg(long, value_name = "N")]
+    min_iterations: Option<u32>,
+    /// auto: measured runs at most.
+    #[arg(long, value_name = "N")]
+    max_iterations: Option<u32>,
+    /// auto: measured seconds per query after which no further run starts.
+    #[arg(long, value_name = "SECONDS")]
+    budget: Option<f64>,
     /// Unrecorded warm-up runs per query (after the cold run).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 0)]
     warmup: u32,
     /// Directory of *.sql files (default: the built-in workload, the repository's queries/;
     /// the result file records which ran).
@@ -70,6 +85,62 @@ pub struct Args {
     /// No progress or summary on stderr/stdout.
     #[arg(long)]
     quiet: bool,
+}
+
+/// `--iterations`: a fixed count, or `None` for auto.
+#[derive(Debug, Clone, Copy)]
+struct Iterations(Option<u32>);
+
+fn parse_iterations(s: &str) -> Result<Iterations, String> {
+    if s == "auto" {
+        return Ok(Iterations(None));
+    }
+    match s.parse::<u32>() {
+        Ok(n) if n > 0 => Ok(Iterations(Some(n))),
+        _ => Err(format!(
+            "'{s}' is neither a whole number above zero nor auto"
+        )),
+    }
+}
+
+/// The sampling rule from the arguments; the adaptive settings only go with `auto`.
+fn sampling(args: &Args) -> Result<Sampling, super::Usage> {
+    let adaptive = [
+        ("--precision", args.precision.is_some()),
+        ("--min-iterations", args.min_iterations.is_some()),
+        ("--max-iterations", args.max_iterations.is_some()),
+        ("--budget", args.budget.is_some()),
+    ];
+    if let Some(n) = args.iterations.0 {
+        if let Some((flag, _)) = adaptive.iter().find(|(_, given)| *given) {
+            return Err(super::usage(format!(
+                "{flag} applies to --iterations auto, not to a fixed --iterations {n}"
+            )));
+        }
+        return Ok(Sampling::Fixed(n));
+    }
+    let d = Adaptive::default();
+    let a = Adaptive {
+        precision_pct: args.precision.unwrap_or(d.precision_pct),
+        min_iterations: args.min_iterations.unwrap_or(d.min_iterations),
+        max_iterations: args.max_iterations.unwrap_or(d.max_iterations),
+        budget_seconds: args.budget.unwrap_or(d.budget_seconds),
+    };
+    if !(a.precision_pct.is_finite() && a.precision_pct > 0.0) {
+        return Err(super::usage("--precision needs a percentage above zero"));
+    }
+    if !(a.budget_seconds.is_finite() && a.budget_seconds >= 0.0) {
+        return Err(super::usage(
+            "--budget needs a number of seconds, zero or more",
+        ));
+    }
+    if a.min_iterations == 0 || a.min_iterations > a.max_iterations {
+        return Err(super::usage(format!(
+            "--min-iterations {} must be at least 1 and at most --max-iterations {}",
+            a.min_iterations, a.max_iterations
+        )));
+    }
+    Ok(Sampling::Adaptive(a))
 }
 
 /// The worker's arguments for `run --instructions`: the same data, workload, queries and
@@ -123,14 +194,38 @@ pub async fn exec(args: Args) -> Outcome {
         queries_dir: args.queries.clone(),
         only: args.query.clone(),
         options: RunOptions {
-            iterations: args.iterations,
+            sampling: sampling(&args)?,
             warmup: args.warmup,
             timeout: args.timeout.map(Duration::from_secs_f64),
             save_answers: args.save_answers.clone(),
         },
     };
+    let started_at = logbench_common::time::now_rfc3339();
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| results::default_path(&run::run_id(&plan.engines, &started_at)));
     let mut progress = Progress::new(args.quiet);
-    let mut result = run::execute(&plan, &mut progress).await?;
+    // The file grows after every query (marked incomplete): a run killed or failing halfway
+    // keeps what it measured.
+    let mut saved = false;
+    let mut checkpoint = |partial: &results::RunResult| {
+        partial.write(&out)?;
+        saved = true;
+        Ok(())
+    };
+    let mut result = run::execute(&plan, started_at, &mut progress, &mut checkpoint)
+        .await
+        .map_err(|e| {
+            if saved {
+                super::usage(format!(
+                    "{e} (the queries measured so far are in {}, marked incomplete)",
+                    out.display()
+                ))
+            } else {
+                e.into()
+            }
+        })?;
     // The limit as given, not as a Duration rounds it.
     result.arguments.timeout_seconds = args.timeout;
     if let Some(n) = args.instructions {
@@ -151,10 +246,6 @@ pub async fn exec(args: Args) -> Outcome {
         }
         result.instructions_setup = Some(setup);
     }
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| results::default_path(&result.run_id));
     result
         .write(&out)
         .with_context(|| format!("writing {}", out.display()))?;

@@ -44,6 +44,8 @@ pub struct BallistaEngine {
     event_log_dir: Option<PathBuf>,
     requested: BTreeMap<String, String>,
     last_job: Mutex<Option<JobRun>>,
+    /// The job the last `execute` ran, for its metrics.
+    last_job_id: Mutex<Option<String>>,
 }
 
 impl BallistaEngine {
@@ -79,6 +81,7 @@ impl BallistaEngine {
             event_log_dir,
             requested: settings.iter().cloned().collect(),
             last_job: Mutex::new(None),
+            last_job_id: Mutex::new(None),
         })
     }
 
@@ -100,6 +103,20 @@ impl BallistaEngine {
         tokio::time::timeout(Duration::from_secs(30), work)
             .await
             .map_err(|_| Error::Engine(format!("job metrics of {job_id}: no answer in 30 s")))?
+    }
+
+    /// A finished job's per-stage, per-operator metrics, as `EXPLAIN ANALYZE` shows them.
+    async fn job_analysis(&self, job_id: &str) -> Result<Analysis> {
+        let metrics = self.job_metrics(job_id).await?;
+        let stages = stage_operators(&metrics)?;
+        Ok(Analysis {
+            text: stages.text,
+            operators: stages
+                .stages
+                .into_iter()
+                .flat_map(|(_, _, ops)| ops)
+                .collect(),
+        })
     }
 
     /// Runs `sql` and returns the answer with the executed plan's root.
@@ -203,7 +220,9 @@ impl Engine for BallistaEngine {
 
     async fn execute(&self, sql: &str) -> Result<Vec<RecordBatch>> {
         let (batches, plan) = self.run(sql).await?;
-        *self.last_job.lock().expect("job lock") = job_run(&plan);
+        let job = job_run(&plan);
+        *self.last_job_id.lock().expect("job lock") = job.as_ref().map(|j| j.job_id.clone());
+        *self.last_job.lock().expect("job lock") = job;
         Ok(batches)
     }
 
@@ -244,19 +263,23 @@ impl Engine for BallistaEngine {
     }
 
     async fn analyze(&self, sql: &str) -> Result<Analysis> {
-        let (_, plan) = self.run(sql).await?;
-        let job = job_run(&plan)
-            .ok_or_else(|| Error::Engine("the query did not run as a Ballista job".into()))?;
-        let metrics = self.job_metrics(&job.job_id).await?;
-        let stages = stage_operators(&metrics)?;
-        Ok(Analysis {
-            text: stages.text,
-            operators: stages
-                .stages
-                .into_iter()
-                .flat_map(|(_, _, ops)| ops)
-                .collect(),
+        self.execute(sql).await?;
+        self.last_run_analysis().await.unwrap_or_else(|| {
+            Err(Error::Engine(
+                "the query did not run as a Ballista job".into(),
+            ))
         })
+    }
+
+    /// The scheduler keeps every finished job's per-stage, per-operator metrics: those of the
+    /// last measured job are read back over gRPC.
+    async fn last_run_analysis(&self) -> Option<Result<Analysis>> {
+        let job_id = self.last_job_id.lock().expect("job lock").take()?;
+        Some(self.job_analysis(&job_id).await)
+    }
+
+    fn forget_last_run(&self) {
+        self.last_job_id.lock().expect("job lock").take();
     }
 
     fn config(&self) -> EngineConfig {

@@ -17,6 +17,8 @@ use crate::store::{self, DataLocation};
 
 pub struct DataFusionEngine {
     ctx: SessionContext,
+    /// The plan the last `execute` ran, for its metrics.
+    last_plan: std::sync::Mutex<Option<Arc<dyn ExecutionPlan>>>,
     pool: Arc<PeakMemoryPool>,
     memory_limit: Option<usize>,
     requested: BTreeMap<String, String>,
@@ -31,6 +33,7 @@ impl DataFusionEngine {
         let runtime = store::runtime(RuntimeEnvBuilder::new().with_memory_pool(pool.clone()))?;
         Ok(Self {
             ctx: SessionContext::new_with_config_rt(config, runtime),
+            last_plan: std::sync::Mutex::new(None),
             pool,
             memory_limit,
             requested: settings.iter().cloned().collect(),
@@ -58,6 +61,18 @@ pub async fn register_logs(ctx: &SessionContext, table: &str, data: &DataLocatio
     ctx.register_parquet(table, &path, ParquetReadOptions::default())
         .await?;
     Ok(())
+}
+
+/// An executed plan as `EXPLAIN ANALYZE` shows it, with its operators' metrics.
+pub fn executed_analysis(plan: &Arc<dyn ExecutionPlan>) -> Analysis {
+    Analysis {
+        text: datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(
+            plan.as_ref(),
+        )
+        .indent(true)
+        .to_string(),
+        operators: operator_metrics(plan),
+    }
 }
 
 /// The plan tree in pre-order with each operator's metrics (summed over partitions).
@@ -88,7 +103,11 @@ impl Engine for DataFusionEngine {
     }
 
     async fn execute(&self, sql: &str) -> Result<Vec<RecordBatch>> {
-        Ok(self.ctx.sql(sql).await?.collect().await?)
+        // What `DataFrame::collect` does, keeping the plan: its metrics are the run's.
+        let plan = self.ctx.sql(sql).await?.create_physical_plan().await?;
+        let batches = collect(plan.clone(), self.ctx.task_ctx()).await?;
+        *self.last_plan.lock().expect("plan lock") = Some(plan);
+        Ok(batches)
     }
 
     async fn explain(&self, sql: &str) -> Result<Plans> {
@@ -109,16 +128,19 @@ impl Engine for DataFusionEngine {
     }
 
     async fn analyze(&self, sql: &str) -> Result<Analysis> {
-        let plan = self.ctx.sql(sql).await?.create_physical_plan().await?;
-        collect(plan.clone(), self.ctx.task_ctx()).await?;
-        Ok(Analysis {
-            text: datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(
-                plan.as_ref(),
-            )
-            .indent(true)
-            .to_string(),
-            operators: operator_metrics(&plan),
-        })
+        self.execute(sql).await?;
+        self.last_run_analysis()
+            .await
+            .expect("execute keeps its plan")
+    }
+
+    async fn last_run_analysis(&self) -> Option<Result<Analysis>> {
+        let plan = self.last_plan.lock().expect("plan lock").take()?;
+        Some(Ok(executed_analysis(&plan)))
+    }
+
+    fn forget_last_run(&self) {
+        drop(self.last_plan.lock().expect("plan lock").take());
     }
 
     fn config(&self) -> EngineConfig {

@@ -106,8 +106,19 @@ pub trait Engine: Send + Sync {
     /// The logical, physical (and distributed) plans, without running the query.
     async fn explain(&self, sql: &str) -> Result<Plans>;
 
-    /// Runs `sql` once and returns the plan annotated with per-operator metrics.
+    /// Runs `sql` once and returns the plan annotated with per-operator metrics: for an engine
+    /// whose [`Engine::last_run_analysis`] is `None`.
     async fn analyze(&self, sql: &str) -> Result<Analysis>;
+
+    /// The per-operator metrics of the plan the last `execute` ran, read from it after the
+    /// fact (no extra run); `None` when this engine cannot.
+    async fn last_run_analysis(&self) -> Option<Result<Analysis>> {
+        None
+    }
+
+    /// Drops what the last `execute` kept for [`Engine::last_run_analysis`] (an executed plan
+    /// holds its operators' state), outside the timed region.
+    fn forget_last_run(&self) {}
 
     fn config(&self) -> EngineConfig;
 

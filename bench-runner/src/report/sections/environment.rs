@@ -83,9 +83,18 @@ fn table(inputs: &[Input]) -> Table {
             r.dataset.manifest_sha256[..16.min(r.dataset.manifest_sha256.len())].to_string()
         }),
         row("measured", &|r| {
+            let n = match (&r.arguments.iterations, &r.arguments.sampling) {
+                (Some(n), _) => format!("{n} iterations"),
+                (None, Some(a)) => format!(
+                    "until the median's 95 % interval is within ±{} % ({} to {} iterations, {} s budget)",
+                    a.precision_pct, a.min_iterations, a.max_iterations, a.budget_seconds
+                ),
+                (None, None) => "iterations not recorded".into(),
+            };
+            let incomplete = if r.complete { "" } else { " (INCOMPLETE run)" };
             format!(
-                "{} iterations after {} warm-up runs per query",
-                r.arguments.iterations, r.arguments.warmup
+                "{n} after {} warm-up runs per query{incomplete}",
+                r.arguments.warmup
             )
         }),
         row("engines", &|r| {

@@ -47,5 +47,14 @@ pub(crate) fn section(
             format!("{failures} failed or disagreed (listed under Failures)")
         }
     ));
+    for i in inputs.iter().filter(|i| !i.run.complete) {
+        let measured: usize = i.run.engines.iter().map(|e| e.queries.len()).sum();
+        let planned = i.run.arguments.selected_queries.len()
+            * i.run.arguments.engines.len().max(i.run.engines.len());
+        doc.para(&format!(
+            "**Incomplete run:** {} ended before it finished; it holds the {measured} of {planned} query runs measured until then.",
+            i.label
+        ));
+    }
     title
 }
