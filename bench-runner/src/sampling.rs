@@ -224,8 +224,9 @@ mod tests {
         // n = 10: k = 2 covers 1 - 2 (1 + 10)/1024 = 0.978515625; k = 3 only 0.890625.
         assert!((coverage(10, 2) - 0.978515625).abs() < 1e-12);
         assert!((coverage(10, 3) - 0.890625).abs() < 1e-12);
-        // Large n stays finite.
-        assert!(coverage(1000, 470) > 0.95 && coverage(1000, 470) < 1.0);
+        // Large n, where 0.5^n underflows: exact values from Python's math.comb.
+        assert!((coverage(1000, 470) - 0.9463221503549898).abs() < 1e-9);
+        assert!((coverage(1000, 460) - 0.9896118684338442).abs() < 1e-9);
     }
 
     #[test]
