@@ -160,6 +160,20 @@ class Cluster:
         return cancelled
 
 
+def disconnect(c, net, victim):
+    """`docker network disconnect`, waiting for the victim to be running (not restarting) and
+    trying again when the daemon refuses; docker's own message if it never succeeds."""
+    last = ""
+    for _ in range(3):
+        r = c.docker("network", "disconnect", net, victim, check=False)
+        if r.returncode == 0:
+            return
+        last = (r.stderr or r.stdout).strip()
+        poll(lambda: c.docker("inspect", "-f", "{{.State.Running}} {{.State.Restarting}}", victim,
+                              check=False).stdout.strip() == "true false", 30, step=0.2)
+    raise RuntimeError(f"docker network disconnect {net} {victim} failed 3 times: {last}")
+
+
 def poll(cond, bound, step=0.1):
     """Calls cond() until it returns something truthy or `bound` seconds pass; (value, seconds)."""
     start = now()
@@ -274,7 +288,7 @@ def trial_executor(c, kind, i, n, query, ref, ref_job_s, stages, bound):
     if kind == "kill":
         c.crash(victim)
     else:
-        c.docker("network", "disconnect", net, victim)
+        disconnect(c, net, victim)
     end, _ = poll(lambda: (lambda j: j if j and j["status"] in ("Completed", "Failed") else None)(
         c.jobs().get(job["job_id"])), bound, step=0.1)
     job_end = now()
