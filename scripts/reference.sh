@@ -16,4 +16,4 @@ mkdir -p results/reference charts
 rm -f results/reference/*.json charts/*.svg
 cp "$src" "results/reference/$(basename "$src")"
 cp "$tmp"/report/charts/*.svg charts/
-echo "results/reference/$(basename "$src") ($(du -k "$src" | cut -f1) KiB), $(ls charts/*.svg | wc -l) charts in charts/"
+echo "results/reference/$(basename "$src") ($(du -k "$src" | cut -f1) KiB), $(find charts -maxdepth 1 -name "*.svg" | wc -l) charts in charts/"
