@@ -7,7 +7,8 @@ cd "$(dirname "$0")"
 usage() {
   cat <<'EOF'
 Usage:
-  ./deploy.sh [local] [--rows N] [--files N] [--executors N] [--iterations N|auto] [--dry-run]
+  ./deploy.sh [local] [--rows N] [--files N] [--executors N] [--iterations N|auto] [--profile]
+              [--dry-run]
   ./deploy.sh compose up|bench|results|down|status [--executors N] [--rows N] [--files N]
               [--iterations N|auto] [--store volume|s3] [--base local|public] [--project NAME]
               [--scale F] [--bin-dir DIR] [--dry-run]
@@ -23,6 +24,9 @@ local (the default): builds the release binaries; generates the dataset into dat
   Defaults: --rows 200000000 --files 40 (the full scale; --rows scales down, files follow),
   --executors 2, --iterations auto (each query measured until its median is known within
   ±2 %, at least 3 runs, a 10 s budget per query; a number N measures exactly N runs).
+  --profile: also a CPU profile of every query on both engines (bench-runner run --profile:
+  DataFusion in the runner, Ballista on each executor), in runs after the measured ones;
+  flamegraphs and folded stacks in results/<run>.profiles/, linked from the report.
 
 compose: the Kubernetes topology in containers on this machine (docker compose, files under
   .bench/compose-<project>/, generated from deploy/k8s by deploy/compose.py): a scheduler and
@@ -127,6 +131,7 @@ rows=200000000
 files=
 executors=2
 iterations=auto
+profile=false
 overlay=local
 image=
 store=volume
@@ -160,6 +165,9 @@ while [[ $# -gt 0 ]]; do
   case $1 in
     -h | --help) usage; exit 0 ;;
     --dry-run) dry_run=true; shift; continue ;;
+    --profile)
+      [[ $mode == local ]] || die "--profile is for the local pipeline (bench-runner run --profile elsewhere)" 2
+      profile=true; shift; continue ;;
   esac
   [[ $# -ge 2 ]] || die "$1 needs a value" 2
   case $1 in
@@ -220,10 +228,11 @@ local_pipeline() {
     run "$bin/bench-runner" cluster up --executors "$executors" --state-dir "$state"
   # Exit 1 from run means a query failed or the engines disagree: the result file says which,
   # and the report lists it. The pipeline goes on to write the report, then exits 1 itself.
-  local bench_rc=0
+  local bench_rc=0 profile_args=()
+  $profile && profile_args=(--profile)
   bench() {
     run "$bin/bench-runner" run --data "$data" --engine datafusion,ballista \
-      --cluster-state-dir "$state" --iterations "$iterations" --out "$result" || {
+      --cluster-state-dir "$state" --iterations "$iterations" --out "$result" "${profile_args[@]}" || {
       bench_rc=$?
       [[ $bench_rc -eq 1 && -f $result ]] && { log "some queries failed or disagreed: see the report"; return 0; }
       return $bench_rc

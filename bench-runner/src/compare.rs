@@ -150,6 +150,37 @@ pub struct QueryComparison {
     /// Instructions per execution on both sides, where both were counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instructions: Option<InstructionComparison>,
+    /// A slower query whose two results carry CPU profiles: the frames whose share of self
+    /// time grew most (the regression's suspects), largest growth first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suspects: Vec<SuspectFrame>,
+}
+
+/// A frame's share of a query's self time in BASE's profile and NEW's, in percent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuspectFrame {
+    pub frame: String,
+    pub base_pct: f64,
+    pub new_pct: f64,
+}
+
+/// Suspects listed per slower query.
+pub const SUSPECTS: usize = 5;
+
+fn profile_suspects(b: &QueryResult, n: &QueryResult) -> Vec<SuspectFrame> {
+    match (&b.profile, &n.profile) {
+        (Some(pb), Some(pn)) if pb.error.is_none() && pn.error.is_none() => {
+            crate::profile::suspects(pb, pn, SUSPECTS)
+                .into_iter()
+                .map(|s| SuspectFrame {
+                    frame: s.frame,
+                    base_pct: s.base_pct,
+                    new_pct: s.new_pct,
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// One query's instruction counts, BASE against NEW.
@@ -502,6 +533,7 @@ fn compare_query(
         note: None,
         band: None,
         instructions: compare_instructions(b, n, o),
+        suspects: profile_suspects(b, n),
     };
     let (Some(lb), Some(ln)) = (&b.latency, &n.latency) else {
         row.note = Some(match (b.status, n.status) {
@@ -609,6 +641,9 @@ pub fn compare(base: &RunResult, new: &RunResult, o: &Options) -> Result<Compari
             } else {
                 Verdict::Inconclusive
             };
+        }
+        if row.verdict != Verdict::Slower {
+            row.suspects.clear();
         }
         queries.push(row);
     }
@@ -754,6 +789,38 @@ impl Comparison {
         let mut s = crate::table::render(&t);
         s += &self.summary_line();
         s.push('\n');
+        s += &self.suspects_text(false);
+        s
+    }
+
+    /// For each slower query with profiles on both sides, the frames whose self share grew
+    /// most: one line per query (Markdown: a list).
+    pub fn suspects_text(&self, markdown: bool) -> String {
+        let mut s = String::new();
+        for q in self.queries.iter().filter(|q| !q.suspects.is_empty()) {
+            let frames: Vec<String> = q
+                .suspects
+                .iter()
+                .map(|f| {
+                    let name = if markdown {
+                        format!("`{}`", f.frame)
+                    } else {
+                        f.frame.clone()
+                    };
+                    format!(
+                        "{name} {:.1} % → {:.1} % of self time",
+                        f.base_pct, f.new_pct
+                    )
+                })
+                .collect();
+            s += &format!(
+                "{}{} ({}) slower; the profiles' suspects: {}\n",
+                if markdown { "- " } else { "" },
+                q.query,
+                q.engine,
+                frames.join("; ")
+            );
+        }
         s
     }
 
@@ -827,6 +894,11 @@ impl Comparison {
         );
         for row in self.rows(true) {
             s += &format!("| {} |\n", row.join(" | "));
+        }
+        let suspects = self.suspects_text(true);
+        if !suspects.is_empty() {
+            s += "\n";
+            s += &suspects;
         }
         s
     }

@@ -22,6 +22,7 @@ pub mod histogram;
 pub mod memory;
 pub mod overhead;
 pub mod plans;
+pub mod profile;
 pub mod progress;
 pub mod report;
 pub mod resources;

@@ -68,6 +68,7 @@ pub async fn measure(
         warmup: 0,
         timeout: None,
         save_answers: None,
+        profile: None,
     };
     let (mut bare_us, mut harness_us) = (Vec::new(), Vec::new());
     for r in 0..rounds {

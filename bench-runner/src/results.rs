@@ -142,6 +142,9 @@ pub struct QueryResult {
     /// Every measured run's wall time (µs), in the order they ran.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub samples_us: Vec<u64>,
+    /// `run --profile`: the query's CPU profile, taken in runs after the measured ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<crate::profile::QueryProfile>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -28,10 +28,12 @@ pub struct RunOptions {
     pub warmup: u32,
     pub timeout: Option<Duration>,
     pub save_answers: Option<PathBuf>,
+    /// A CPU profile of each query, in runs after the measured ones.
+    pub profile: Option<crate::profile::ProfileOptions>,
 }
 
 /// Runs `sql` once with the timeout; returns the answer and its wall time in µs.
-async fn timed_run(
+pub(crate) async fn timed_run(
     engine: &dyn Engine,
     sql: &str,
     timeout: Option<Duration>,
@@ -68,6 +70,7 @@ fn failed(q: &Query, error: String, resources: Resources) -> QueryResult {
         instructions: None,
         sampling: None,
         samples_us: vec![],
+        profile: None,
     }
 }
 
@@ -230,6 +233,16 @@ pub async fn measure_query(
     result.answer = Some(answer);
     result.status = Status::Ok;
     result.error = None;
+    if let Some(p) = &opts.profile {
+        progress.step(&q.name, "profiling", None);
+        let median = result.sampling.as_ref().map(|s| s.median_us);
+        let profile =
+            crate::profile::profile_query(engine, &q.name, &q.sql, median, opts.timeout, p).await;
+        if let Some(e) = &profile.error {
+            progress.note(&format!("{}: no profile: {e}", q.name));
+        }
+        result.profile = Some(profile);
+    }
     result
 }
 

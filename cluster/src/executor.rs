@@ -1,6 +1,8 @@
 //! The `logbench-executor` program: one Ballista 55 executor per process (Ballista installs
 //! its own signal handlers), with an explicit work directory and `/healthz` + `/readyz` on a
-//! health port for Kubernetes probes.
+//! health port for Kubernetes probes. The same port opens and closes a CPU-profiling window
+//! on this process (`POST /profile/start?hz=N`, `POST /profile/stop` answers folded stacks):
+//! the runner wraps a query's job in it to see what the executors spent their time on.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,7 +39,8 @@ pub struct ExecutorArgs {
     /// gRPC port: task launches from the scheduler.
     #[arg(long, default_value_t = 50052)]
     pub grpc_port: u16,
-    /// HTTP port for /healthz (process alive) and /readyz (last heartbeat accepted); 0 disables.
+    /// HTTP port for /healthz (process alive), /readyz (last heartbeat accepted) and the
+    /// profiling window (/profile/start, /profile/stop); 0 disables.
     #[arg(long, default_value_t = 50053)]
     pub health_port: u16,
     #[arg(long, default_value = "localhost")]
@@ -125,24 +128,47 @@ pub async fn run(args: ExecutorArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
+/// The profiling window: at most one open at a time.
+type Window = Arc<std::sync::Mutex<Option<logbench_common::profile::Sampler>>>;
+
 /// A minimal HTTP/1.1 responder: `/healthz` is 200 while the process runs; `/readyz` is 200
-/// once the scheduler has accepted a heartbeat and 503 after one fails.
+/// once the scheduler has accepted a heartbeat and 503 after one fails; `/profile/start?hz=N`
+/// starts sampling this process (409 when a window is already open) and `/profile/stop`
+/// closes the window and answers its folded stacks (409 when none is open).
 async fn serve_health(listener: TcpListener, health: ExecutorHealth) {
+    let window: Window = Arc::default();
     loop {
         let Ok((mut stream, _)) = listener.accept().await else {
             continue;
         };
         let health = health.clone();
+        let window = window.clone();
         tokio::spawn(async move {
             let mut buf = [0u8; 1024];
             let n = stream.read(&mut buf).await.unwrap_or(0);
             let request = String::from_utf8_lossy(&buf[..n]);
-            let path = request.split_whitespace().nth(1).unwrap_or("");
-            let (status, body) = match path {
-                "/healthz" => ("200 OK", "ok"),
-                "/readyz" if health.is_ready() => ("200 OK", "ready"),
-                "/readyz" => ("503 Service Unavailable", "no heartbeat accepted yet"),
-                _ => ("404 Not Found", "not found"),
+            let mut words = request.split_whitespace();
+            let method = words.next().unwrap_or("");
+            let target = words.next().unwrap_or("");
+            let (path, query) = target.split_once('?').unwrap_or((target, ""));
+            let (status, body): (&str, String) = match (method, path) {
+                (_, "/healthz") => ("200 OK", "ok".into()),
+                (_, "/readyz") if health.is_ready() => ("200 OK", "ready".into()),
+                (_, "/readyz") => (
+                    "503 Service Unavailable",
+                    "no heartbeat accepted yet".into(),
+                ),
+                ("POST", "/profile/start") => profile_start(&window, query),
+                ("POST", "/profile/stop") => {
+                    let window = window.clone();
+                    tokio::task::spawn_blocking(move || profile_stop(&window))
+                        .await
+                        .unwrap_or_else(|e| ("500 Internal Server Error", e.to_string()))
+                }
+                (_, "/profile/start" | "/profile/stop") => {
+                    ("405 Method Not Allowed", "use POST".into())
+                }
+                _ => ("404 Not Found", "not found".into()),
             };
             let response = format!(
                 "HTTP/1.1 {status}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
@@ -150,5 +176,40 @@ async fn serve_health(listener: TcpListener, health: ExecutorHealth) {
             );
             let _ = stream.write_all(response.as_bytes()).await;
         });
+    }
+}
+
+fn profile_start(window: &Window, query: &str) -> (&'static str, String) {
+    let hz = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("hz="))
+        .map(|v| {
+            v.parse::<u32>()
+                .map_err(|_| format!("hz={v} is not a number"))
+        })
+        .unwrap_or(Ok(logbench_common::profile::DEFAULT_FREQUENCY_HZ));
+    let hz = match hz {
+        Ok(hz) => hz,
+        Err(e) => return ("400 Bad Request", e),
+    };
+    let mut open = window.lock().expect("profiling window lock");
+    if open.is_some() {
+        return ("409 Conflict", "a profiling window is already open".into());
+    }
+    match logbench_common::profile::start(hz) {
+        Ok(sampler) => {
+            *open = Some(sampler);
+            ("200 OK", format!("profiling at {hz} Hz"))
+        }
+        Err(e) => ("500 Internal Server Error", e),
+    }
+}
+
+fn profile_stop(window: &Window) -> (&'static str, String) {
+    let sampler = window.lock().expect("profiling window lock").take();
+    match sampler.map(|s| s.finish()) {
+        None => ("409 Conflict", "no profiling window is open".into()),
+        Some(Ok(profile)) => ("200 OK", profile.folded()),
+        Some(Err(e)) => ("500 Internal Server Error", e),
     }
 }

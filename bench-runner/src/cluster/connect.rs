@@ -25,6 +25,8 @@ pub struct Choice {
     /// The cluster to start when there is none (its `state_dir` is replaced by a temporary one).
     pub spec: ClusterSpec,
     pub ready_timeout: Duration,
+    /// The executors' health (and profiling) port on a cluster not started here.
+    pub executor_health_port: u16,
 }
 
 /// A session on the chosen cluster, what it is, and the cluster started for this run, if one
@@ -38,6 +40,14 @@ pub struct Connected {
 /// Connects to the cluster `choice` names or implies, with `settings` for the session.
 pub async fn connect(choice: &Choice, settings: &[(String, String)]) -> Result<Connected> {
     let saved = ClusterState::load(&choice.state_dir)?.filter(|s| s.scheduler_alive());
+    // A cluster started here: its executors' health ports, by id.
+    let local_health = |s: &ClusterState| -> Vec<(String, String)> {
+        s.executors
+            .iter()
+            .map(|e| (e.id.clone(), format!("127.0.0.1:{}", e.health_port)))
+            .collect()
+    };
+    let health: Option<Vec<(String, String)>>;
     let (address, events, kind, vcores, embedded) = match (&choice.scheduler, saved) {
         (Some(addr), saved) => {
             let (host, port) = split_host_port("--scheduler", addr).map_err(Error::Config)?;
@@ -51,6 +61,7 @@ pub async fn connect(choice: &Choice, settings: &[(String, String)]) -> Result<C
                 .clone()
                 .or_else(|| local.as_ref().map(|s| s.event_log_dir.clone()));
             let kind = if local.is_some() { "local" } else { "remote" };
+            health = local.as_ref().map(local_health);
             (
                 address,
                 events,
@@ -60,7 +71,10 @@ pub async fn connect(choice: &Choice, settings: &[(String, String)]) -> Result<C
             )
         }
         (None, Some(state)) => (
-            state.scheduler_address(),
+            {
+                health = Some(local_health(&state));
+                state.scheduler_address()
+            },
             Some(state.event_log_dir.clone()),
             "local",
             state.spec.vcores,
@@ -72,6 +86,7 @@ pub async fn connect(choice: &Choice, settings: &[(String, String)]) -> Result<C
                 std::env::temp_dir().join(format!("logbench-cluster-{}", std::process::id()));
             let vcores = spec.vcores;
             let cluster = local::embedded(spec, choice.ready_timeout).await?;
+            health = Some(local_health(&cluster.state));
             (
                 cluster.state.scheduler_address(),
                 Some(cluster.state.event_log_dir.clone()),
@@ -89,7 +104,19 @@ pub async fn connect(choice: &Choice, settings: &[(String, String)]) -> Result<C
     } else {
         rest::executors(&address, Duration::from_secs(5)).await?
     };
-    let engine = BallistaEngine::connect(&address, settings, events).await?;
+    let mut engine = BallistaEngine::connect(&address, settings, events).await?;
+    // Elsewhere, each registered executor's host at the health port it was given.
+    engine.set_profile_targets(health.unwrap_or_else(|| {
+        registered
+            .iter()
+            .map(|e| {
+                (
+                    e.id.clone(),
+                    format!("{}:{}", e.host, choice.executor_health_port),
+                )
+            })
+            .collect()
+    }));
     let executors = registered.into_iter().map(|e| e.id).collect();
     let info = ClusterInfo {
         scheduler: address,

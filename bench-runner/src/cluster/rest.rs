@@ -31,11 +31,23 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     e.to_string()
 }
 
-/// `GET http://{addr}{path}`: the status code and body.
+/// `GET http://{addr}{path}` on the scheduler: the status code and body.
 pub async fn get(addr: &str, path: &str, timeout: Duration) -> Result<(u16, String)> {
+    request(reqwest::Method::GET, "scheduler", addr, path, timeout).await
+}
+
+/// `METHOD http://{addr}{path}` on the server `who` names in errors: the status code and
+/// body, within `timeout`.
+pub async fn request(
+    method: reqwest::Method,
+    who: &str,
+    addr: &str,
+    path: &str,
+    timeout: Duration,
+) -> Result<(u16, String)> {
     let late = || {
         Error::Engine(format!(
-            "scheduler {addr} did not answer {path} within {:.0} s",
+            "{who} {addr} did not answer {path} within {:.0} s",
             timeout.as_secs_f64()
         ))
     };
@@ -43,14 +55,14 @@ pub async fn get(addr: &str, path: &str, timeout: Duration) -> Result<(u16, Stri
         if e.is_timeout() {
             late()
         } else if e.is_connect() {
-            Error::Engine(format!("scheduler {addr} unreachable: {}", root_cause(&e)))
+            Error::Engine(format!("{who} {addr} unreachable: {}", root_cause(&e)))
         } else {
-            Error::Engine(format!("scheduler {addr}{path}: {}", root_cause(&e)))
+            Error::Engine(format!("{who} {addr}{path}: {}", root_cause(&e)))
         }
     };
     let work = async {
         let response = client()?
-            .get(format!("http://{addr}{path}"))
+            .request(method, format!("http://{addr}{path}"))
             .timeout(timeout)
             .send()
             .await

@@ -90,6 +90,10 @@ pub struct ClusterArgs {
     /// Where `bench-runner cluster up` keeps its state.
     #[arg(long, default_value = ".bench/cluster")]
     cluster_state_dir: PathBuf,
+    /// The executors' health port on a cluster given with --scheduler (logbench-executor's
+    /// default): `run --profile` opens its profiling window there on each registered host.
+    #[arg(long, value_name = "PORT", default_value_t = 50053)]
+    executor_health_port: u16,
 }
 
 impl ClusterArgs {
@@ -101,6 +105,7 @@ impl ClusterArgs {
             state_dir: self.cluster_state_dir.clone(),
             spec: self.shape.spec(self.executors, PathBuf::new()),
             ready_timeout: Duration::from_secs(self.shape.ready_timeout),
+            executor_health_port: self.executor_health_port,
         }
     }
 

@@ -28,7 +28,8 @@ pub fn exec(args: Args) -> Outcome {
     } else {
         args.files.clone()
     };
-    let inputs = report::Input::read_all(&files)?;
+    let mut inputs = report::Input::read_all(&files)?;
+    report::Input::link_from(&mut inputs, &files, &args.out)?;
     let r = report::build(&inputs, &opts)?;
     r.write(&args.out)?;
     println!(

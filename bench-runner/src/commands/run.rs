@@ -82,6 +82,23 @@ pub struct Args {
     /// callgrind: N counted runs per query, in a second process after the timed runs.
     #[arg(long, value_name = "N")]
     instructions: Option<u32>,
+    /// A CPU profile of every query (DataFusion: this process; Ballista: each executor), in
+    /// runs of their own after the measured ones: folded stacks and a flamegraph per query in
+    /// <result>.profiles/, the hottest frames in the result and the report.
+    #[arg(long)]
+    profile: bool,
+    /// --profile: samples per second of CPU time.
+    #[arg(long, value_name = "HZ", default_value_t = logbench_common::profile::DEFAULT_FREQUENCY_HZ, requires = "profile")]
+    profile_frequency: u32,
+    /// --profile: profiled runs of a query continue until this much wall time (at least one
+    /// run, at most 50).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 2.0,
+        requires = "profile"
+    )]
+    profile_seconds: f64,
     /// No progress or summary on stderr/stdout.
     #[arg(long)]
     quiet: bool,
@@ -177,7 +194,20 @@ pub async fn exec(args: Args) -> Outcome {
         }
         bench_runner::callgrind::valgrind_version()?;
     }
-    let plan = Plan {
+    if args.profile {
+        if !(1..=10_000).contains(&args.profile_frequency) {
+            return Err(super::usage(format!(
+                "--profile-frequency {} must be between 1 and 10000 Hz",
+                args.profile_frequency
+            )));
+        }
+        if !(args.profile_seconds.is_finite() && args.profile_seconds >= 0.0) {
+            return Err(super::usage(
+                "--profile-seconds needs a number of seconds, zero or more",
+            ));
+        }
+    }
+    let mut plan = Plan {
         data: args.data.clone(),
         engines: args
             .engine
@@ -198,6 +228,7 @@ pub async fn exec(args: Args) -> Outcome {
             warmup: args.warmup,
             timeout: args.timeout.map(Duration::from_secs_f64),
             save_answers: args.save_answers.clone(),
+            profile: None,
         },
     };
     let started_at = logbench_common::time::now_rfc3339();
@@ -205,6 +236,15 @@ pub async fn exec(args: Args) -> Outcome {
         .out
         .clone()
         .unwrap_or_else(|| results::default_path(&run::run_id(&plan.engines, &started_at)));
+    if args.profile {
+        let (dir, link) = bench_runner::profile::dir_for(&out);
+        plan.options.profile = Some(bench_runner::profile::ProfileOptions {
+            dir,
+            link,
+            frequency_hz: args.profile_frequency,
+            seconds: args.profile_seconds,
+        });
+    }
     let mut progress = Progress::new(args.quiet);
     // The file grows after every query (marked incomplete): a run killed or failing halfway
     // keeps what it measured.
@@ -252,6 +292,9 @@ pub async fn exec(args: Args) -> Outcome {
     if !args.quiet {
         print!("{}", summary::to_terminal(&result));
         println!("result: {}", out.display());
+        if let Some(p) = &plan.options.profile {
+            println!("profiles: {}", p.dir.display());
+        }
     }
     Ok(!result.any_failed())
 }

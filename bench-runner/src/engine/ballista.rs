@@ -28,7 +28,9 @@ use datafusion::prelude::*;
 use datafusion_proto::protobuf::LogicalPlanNode;
 
 use super::datafusion::register_logs;
-use super::{Engine, EngineConfig, JobDetails, JobRun, StageDetails, effective_config};
+use super::{
+    Engine, EngineConfig, JobDetails, JobRun, ProfileTargets, StageDetails, effective_config,
+};
 use crate::cluster::{events, rest};
 use crate::error::{Error, Result};
 use crate::plans::{Analysis, OperatorMetrics, Plans, fingerprint};
@@ -46,6 +48,8 @@ pub struct BallistaEngine {
     last_job: Mutex<Option<JobRun>>,
     /// The job the last `execute` ran, for its metrics.
     last_job_id: Mutex<Option<String>>,
+    /// The executors' profiling endpoints (id, `host:port`), where known.
+    profile_targets: Vec<(String, String)>,
 }
 
 impl BallistaEngine {
@@ -82,7 +86,13 @@ impl BallistaEngine {
             requested: settings.iter().cloned().collect(),
             last_job: Mutex::new(None),
             last_job_id: Mutex::new(None),
+            profile_targets: Vec::new(),
         })
+    }
+
+    /// Where the executors open a profiling window (id, `host:port` of their health port).
+    pub fn set_profile_targets(&mut self, targets: Vec<(String, String)>) {
+        self.profile_targets = targets;
     }
 
     async fn job_metrics(&self, job_id: &str) -> Result<GetJobMetricsResult> {
@@ -291,6 +301,17 @@ impl Engine for BallistaEngine {
 
     fn take_job(&self) -> Option<JobRun> {
         self.last_job.lock().expect("job lock").take()
+    }
+
+    /// The executors (this process only plans and fetches answers).
+    fn profile_targets(&self) -> ProfileTargets {
+        if self.profile_targets.is_empty() {
+            ProfileTargets::Unavailable(
+                "no executor's profiling address is known (see --executor-health-port)".into(),
+            )
+        } else {
+            ProfileTargets::Executors(self.profile_targets.clone())
+        }
     }
 
     async fn job_details(&self, job_id: &str) -> Result<JobDetails> {

@@ -92,6 +92,17 @@ pub struct ChangedSetting {
     pub default: Option<String>,
 }
 
+/// Which processes do an engine's work, for a CPU profile of a query ([`crate::profile`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProfileTargets {
+    /// This process: the engine runs in it.
+    ThisProcess,
+    /// Executors, by (id, `host:port` of their health/profiling endpoint).
+    Executors(Vec<(String, String)>),
+    /// Why this engine's work cannot be profiled.
+    Unavailable(String),
+}
+
 #[async_trait]
 pub trait Engine: Send + Sync {
     fn name(&self) -> &str;
@@ -128,6 +139,11 @@ pub trait Engine: Send + Sync {
     }
 
     fn reset_memory_peak(&self) {}
+
+    /// Where a profile of this engine's work is taken.
+    fn profile_targets(&self) -> ProfileTargets {
+        ProfileTargets::ThisProcess
+    }
 
     /// The distributed job behind the last `execute`, if this engine runs jobs.
     fn take_job(&self) -> Option<JobRun> {

@@ -26,6 +26,21 @@ pub(crate) fn slug(s: &str) -> String {
         .collect()
 }
 
+/// A cell of Markdown links (`[text](href)`, anything between them as text) as HTML.
+fn links(cell: &str) -> String {
+    static LINK: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = LINK.get_or_init(|| regex::Regex::new(r"\[([^\]]*)\]\(([^)]*)\)").expect("regex"));
+    let mut out = String::new();
+    let mut at = 0;
+    for m in re.captures_iter(cell) {
+        let whole = m.get(0).expect("match");
+        out += &esc(&cell[at..whole.start()]);
+        let _ = write!(out, "<a href=\"{}\">{}</a>", esc(&m[2]), esc(&m[1]));
+        at = whole.end();
+    }
+    out + &esc(&cell[at..])
+}
+
 pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -90,9 +105,10 @@ impl Table {
         for row in &self.rows {
             s += "<tr>";
             for (c, r) in row.iter().zip(&self.right) {
-                // `code` in a Markdown cell is <code> here.
+                // `code` in a Markdown cell is <code> here, and [text](href) links are links.
                 let body = match c.strip_prefix('`').and_then(|x| x.strip_suffix('`')) {
                     Some(code) => format!("<code>{}</code>", esc(code)),
+                    None if c.starts_with('[') => links(c),
                     None => esc(c),
                 };
                 let _ = write!(

@@ -27,6 +27,9 @@ pub struct Input {
     /// How the report names the run (the file's stem).
     pub label: String,
     pub run: RunResult,
+    /// The result file's folder as the report's folder reaches it (`../local/`), for links to
+    /// files beside the result (profiles); empty when they are in the same folder.
+    pub link_base: String,
 }
 
 impl Input {
@@ -50,10 +53,51 @@ impl Input {
                     .map_or(String::new(), |p| p.to_string_lossy().into_owned());
                 label = format!("{parent}/{label}");
             }
-            inputs.push(Input { label, run });
+            inputs.push(Input {
+                label,
+                run,
+                link_base: String::new(),
+            });
         }
         Ok(inputs)
     }
+
+    /// Sets every input's [`Input::link_base`] for a report written to `out` (created here),
+    /// `files` being the inputs' paths in order.
+    pub fn link_from(inputs: &mut [Input], files: &[PathBuf], out: &Path) -> Result<()> {
+        std::fs::create_dir_all(out)
+            .map_err(|e| Error::io(format!("creating {}", out.display()), e))?;
+        let out = out
+            .canonicalize()
+            .map_err(|e| Error::io(format!("resolving {}", out.display()), e))?;
+        for (input, file) in inputs.iter_mut().zip(files) {
+            let dir = match file.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            let dir = dir
+                .canonicalize()
+                .map_err(|e| Error::io(format!("resolving {}", dir.display()), e))?;
+            input.link_base = relative(&out, &dir);
+        }
+        Ok(())
+    }
+}
+
+/// The path from folder `from` to folder `to` (both absolute), ending in `/` unless empty.
+fn relative(from: &Path, to: &Path) -> String {
+    let a: Vec<_> = from.components().collect();
+    let b: Vec<_> = to.components().collect();
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut out = String::new();
+    for _ in common..a.len() {
+        out += "../";
+    }
+    for c in &b[common..] {
+        out += &c.as_os_str().to_string_lossy();
+        out.push('/');
+    }
+    out
 }
 
 pub struct Report {
@@ -83,6 +127,7 @@ pub fn build(inputs: &[Input], opts: &compare::Options) -> Result<Report> {
         sections::comparison::section(&mut doc, inputs, opts)?;
     }
     sections::failures::section(&mut doc, &series);
+    sections::profiles::section(&mut doc, &series);
     sections::plans::section(&mut doc, &series);
     Ok(Report {
         markdown: doc.md.trim_end().to_string() + "\n",
@@ -120,5 +165,21 @@ impl Report {
         }
         put(&dir.join("report.md"), &self.markdown)?;
         put(&dir.join("report.html"), &self.html)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relative;
+    use std::path::Path;
+
+    #[test]
+    fn relative_paths_between_folders() {
+        assert_eq!(
+            relative(Path::new("/r/report"), Path::new("/r/local")),
+            "../local/"
+        );
+        assert_eq!(relative(Path::new("/r"), Path::new("/r")), "");
+        assert_eq!(relative(Path::new("/r"), Path::new("/r/a/b")), "a/b/");
     }
 }

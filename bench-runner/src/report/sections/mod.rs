@@ -9,5 +9,6 @@ pub(crate) mod latency;
 pub(crate) mod overview;
 pub(crate) mod percentiles;
 pub(crate) mod plans;
+pub(crate) mod profiles;
 pub(crate) mod scaling;
 pub(crate) mod side_by_side;
