@@ -43,6 +43,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::histogram::LatencySummary;
 use crate::results::{QueryResult, RunResult, Status};
+use crate::sampling::{median, median_sorted};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -296,21 +297,6 @@ pub fn samples(l: &LatencySummary) -> Result<Vec<u64>> {
     Ok(h.iter_recorded()
         .flat_map(|v| std::iter::repeat_n(v.value_iterated_to(), v.count_at_value() as usize))
         .collect())
-}
-
-fn median_sorted(v: &[u64]) -> f64 {
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2] as f64
-    } else {
-        (v[n / 2 - 1] as f64 + v[n / 2] as f64) / 2.0
-    }
-}
-
-fn median(v: &[u64]) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_unstable();
-    median_sorted(&s)
 }
 
 /// A small counter-based generator (SplitMix64): reproducible for a seed.

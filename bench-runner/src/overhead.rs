@@ -12,6 +12,7 @@ use crate::engine::Engine;
 use crate::error::Result;
 use crate::progress::Progress;
 use crate::runner::{RunOptions, measure_query};
+use crate::sampling::median;
 use crate::workload::Query;
 
 #[derive(Debug, Clone)]
@@ -22,11 +23,6 @@ pub struct Overhead {
     /// harness / bare − 1.
     pub overhead: f64,
     pub samples_each: usize,
-}
-
-fn median(mut v: Vec<u64>) -> u64 {
-    v.sort_unstable();
-    v[v.len() / 2]
 }
 
 /// The bare program's session: local DataFusion, or Ballista on `scheduler` (`host:port`),
@@ -98,7 +94,10 @@ pub async fn measure(
             bare_us.extend(bare_block().await?);
         }
     }
-    let (b, h) = (median(bare_us.clone()), median(harness_us.clone()));
+    let (b, h) = (
+        median(&bare_us).round() as u64,
+        median(&harness_us).round() as u64,
+    );
     Ok(Overhead {
         query: q.name.clone(),
         bare_median_us: b,

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{Engine, ProfileTargets};
 use crate::error::{Error, Result};
+use crate::sampling::median;
 
 /// Profiled runs per query at most, whatever `seconds` says.
 pub const MAX_RUNS: usize = 50;
@@ -52,7 +53,7 @@ pub struct QueryProfile {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProcessProfile {
     /// `bench-runner`, or the executor's id.
     pub process: String,
@@ -61,6 +62,10 @@ pub struct ProcessProfile {
     pub folded: String,
     /// Flamegraph SVG, relative to the result file's folder (none without samples).
     pub flamegraph: Option<String>,
+    /// CPU time the process used while its window was open, all threads (ms); absent where
+    /// it was not reported. `samples / cpu` is the sampling rate reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -82,6 +87,18 @@ impl QueryProfile {
             hottest: vec![],
             error: Some(error),
         }
+    }
+
+    /// Samples per second of CPU the profiled processes used: the sampling rate reached, where
+    /// every process reported its CPU time.
+    pub fn samples_per_cpu_second(&self) -> Option<f64> {
+        let cpu_ms = self
+            .processes
+            .iter()
+            .map(|pp| pp.cpu_ms)
+            .sum::<Option<f64>>()
+            .filter(|&ms| ms > 0.0)?;
+        Some(self.samples() as f64 / (cpu_ms / 1000.0))
     }
 
     pub fn samples(&self) -> u64 {
@@ -171,7 +188,13 @@ enum Window {
 const EXECUTOR_TIMEOUT: Duration = Duration::from_secs(60);
 
 async fn executor_call(addr: &str, path: &str) -> Result<String> {
-    let (status, body) = crate::cluster::rest::request(
+    executor_call_cpu(addr, path).await.map(|(body, _)| body)
+}
+
+/// [`executor_call`], with the CPU time the executor reports (`/profile/stop`'s
+/// [`profile::CPU_HEADER`]), zero when it reports none.
+async fn executor_call_cpu(addr: &str, path: &str) -> Result<(String, Duration)> {
+    let (status, body, headers) = crate::cluster::rest::request_with_headers(
         reqwest::Method::POST,
         "executor",
         addr,
@@ -180,7 +203,11 @@ async fn executor_call(addr: &str, path: &str) -> Result<String> {
     )
     .await?;
     if status == 200 {
-        Ok(body)
+        let cpu = headers
+            .get(profile::CPU_HEADER)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+            .map_or(Duration::ZERO, Duration::from_micros);
+        Ok((body, cpu))
     } else {
         Err(Error::Engine(format!(
             "executor {addr}{path} answered HTTP {status}: {}",
@@ -234,11 +261,13 @@ async fn close(window: Window) -> Result<Vec<(String, Profile)>> {
             let mut out = Vec::new();
             let mut first_error = None;
             for (id, addr) in list {
-                match executor_call(&addr, "/profile/stop")
+                match executor_call_cpu(&addr, "/profile/stop")
                     .await
-                    .and_then(|text| {
-                        Profile::parse_folded(&text)
-                            .map_err(|e| Error::Engine(format!("executor {id}'s profile: {e}")))
+                    .and_then(|(text, cpu)| {
+                        let mut p = Profile::parse_folded(&text)
+                            .map_err(|e| Error::Engine(format!("executor {id}'s profile: {e}")))?;
+                        p.cpu = cpu;
+                        Ok(p)
                     }) {
                     Ok(p) => out.push((id, p)),
                     Err(e) => {
@@ -251,16 +280,6 @@ async fn close(window: Window) -> Result<Vec<(String, Profile)>> {
                 None => Ok(out),
             }
         }
-    }
-}
-
-fn median(v: &[u64]) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_unstable();
-    match s.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => s[n / 2] as f64,
-        n => (s[n / 2 - 1] + s[n / 2]) as f64 / 2.0,
     }
 }
 
@@ -359,6 +378,7 @@ fn write_files(
             samples: p.samples(),
             folded,
             flamegraph,
+            cpu_ms: (!p.cpu.is_zero()).then_some(p.cpu.as_secs_f64() * 1000.0),
         });
     }
     Ok(out)

@@ -146,6 +146,24 @@ pub fn describe(o: Option<&Outcome>) -> String {
     format!("±{:.1} %{conf} ({})", o.half_width_pct, o.stop.label())
 }
 
+/// The median of `sorted` (ascending): the middle value, or the mean of the middle two for an
+/// even count; NaN for none. Every median in the runner, the report and `compare` is this one.
+pub fn median_sorted(sorted: &[u64]) -> f64 {
+    let n = sorted.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => sorted[n / 2] as f64,
+        _ => (sorted[n / 2 - 1] as f64 + sorted[n / 2] as f64) / 2.0,
+    }
+}
+
+/// The median of `samples` in any order (see [`median_sorted`]).
+pub fn median(samples: &[u64]) -> f64 {
+    let mut s = samples.to_vec();
+    s.sort_unstable();
+    median_sorted(&s)
+}
+
 /// The median of a sample and its order-statistic interval.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MedianInterval {
@@ -164,11 +182,7 @@ impl MedianInterval {
         }
         let mut s = samples.to_vec();
         s.sort_unstable();
-        let median = if n % 2 == 1 {
-            s[n / 2] as f64
-        } else {
-            (s[n / 2 - 1] as f64 + s[n / 2] as f64) / 2.0
-        };
+        let median = median_sorted(&s);
         // The narrowest interval [x(k), x(n+1-k)] (1-based) still covering CONFIDENCE; with too
         // few samples for that, the widest one.
         let mut k = 1;

@@ -79,6 +79,17 @@ fn check_files(result: &Path, p: &QueryProfile) {
     for pp in &p.processes {
         let f = folded(result, &pp.folded);
         assert_eq!(f.samples(), pp.samples, "{}", pp.folded);
+        // The process's CPU time over its window is reported, and SIGPROF comes at most once
+        // per 1/frequency of it: more samples than that would mean a wrong CPU time.
+        let cpu_s = pp.cpu_ms.expect("CPU time reported") / 1000.0;
+        assert!(cpu_s > 0.0, "{}", pp.folded);
+        assert!(
+            pp.samples as f64 <= p.frequency_hz as f64 * cpu_s * 1.05 + 2.0,
+            "{}: {} samples in {cpu_s:.3} s of CPU at {} Hz",
+            pp.folded,
+            pp.samples,
+            p.frequency_hz
+        );
         let svg = std::fs::read_to_string(
             result
                 .parent()

@@ -151,6 +151,8 @@ async fn serve_health(listener: TcpListener, health: ExecutorHealth) {
             let method = words.next().unwrap_or("");
             let target = words.next().unwrap_or("");
             let (path, query) = target.split_once('?').unwrap_or((target, ""));
+            // Extra response headers: the CPU time of a closed profiling window.
+            let mut extra = String::new();
             let (status, body): (&str, String) = match (method, path) {
                 (_, "/healthz") => ("200 OK", "ok".into()),
                 (_, "/readyz") if health.is_ready() => ("200 OK", "ready".into()),
@@ -161,9 +163,19 @@ async fn serve_health(listener: TcpListener, health: ExecutorHealth) {
                 ("POST", "/profile/start") => profile_start(&window, query),
                 ("POST", "/profile/stop") => {
                     let window = window.clone();
-                    tokio::task::spawn_blocking(move || profile_stop(&window))
-                        .await
-                        .unwrap_or_else(|e| ("500 Internal Server Error", e.to_string()))
+                    match tokio::task::spawn_blocking(move || profile_stop(&window)).await {
+                        Ok((status, body, cpu)) => {
+                            if let Some(cpu) = cpu {
+                                extra = format!(
+                                    "{}: {}\r\n",
+                                    logbench_common::profile::CPU_HEADER,
+                                    cpu.as_micros()
+                                );
+                            }
+                            (status, body)
+                        }
+                        Err(e) => ("500 Internal Server Error", e.to_string()),
+                    }
                 }
                 (_, "/profile/start" | "/profile/stop") => {
                     ("405 Method Not Allowed", "use POST".into())
@@ -171,7 +183,7 @@ async fn serve_health(listener: TcpListener, health: ExecutorHealth) {
                 _ => ("404 Not Found", "not found".into()),
             };
             let response = format!(
-                "HTTP/1.1 {status}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                "HTTP/1.1 {status}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n{extra}connection: close\r\n\r\n{body}",
                 body.len()
             );
             let _ = stream.write_all(response.as_bytes()).await;
@@ -205,11 +217,12 @@ fn profile_start(window: &Window, query: &str) -> (&'static str, String) {
     }
 }
 
-fn profile_stop(window: &Window) -> (&'static str, String) {
+/// The status, the body (folded stacks), and the CPU time the window saw.
+fn profile_stop(window: &Window) -> (&'static str, String, Option<std::time::Duration>) {
     let sampler = window.lock().expect("profiling window lock").take();
     match sampler.map(|s| s.finish()) {
-        None => ("409 Conflict", "no profiling window is open".into()),
-        Some(Ok(profile)) => ("200 OK", profile.folded()),
-        Some(Err(e)) => ("500 Internal Server Error", e),
+        None => ("409 Conflict", "no profiling window is open".into(), None),
+        Some(Ok(profile)) => ("200 OK", profile.folded(), Some(profile.cpu)),
+        Some(Err(e)) => ("500 Internal Server Error", e, None),
     }
 }

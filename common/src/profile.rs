@@ -21,6 +21,21 @@ pub struct Sampler {
     guard: pprof::ProfilerGuard<'static>,
     frequency_hz: u32,
     started: Instant,
+    cpu_started: Duration,
+}
+
+/// The header in which `/profile/stop` (the executors' profiling window) reports the CPU time,
+/// in microseconds, that the executor used while the window was open.
+pub const CPU_HEADER: &str = "x-profile-cpu-us";
+
+/// CPU time this process has used so far, user and system, all threads (`getrusage`).
+pub fn process_cpu() -> Duration {
+    use nix::sys::resource::{UsageWho, getrusage};
+    let Ok(u) = getrusage(UsageWho::RUSAGE_SELF) else {
+        return Duration::ZERO;
+    };
+    let us = |t: nix::sys::time::TimeVal| t.tv_sec() as u64 * 1_000_000 + t.tv_usec() as u64;
+    Duration::from_micros(us(u.user_time()) + us(u.system_time()))
 }
 
 /// Starts sampling this process at `frequency_hz`.
@@ -40,6 +55,7 @@ pub fn start(frequency_hz: u32) -> Result<Sampler, String> {
         guard,
         frequency_hz,
         started: Instant::now(),
+        cpu_started: process_cpu(),
     })
 }
 
@@ -47,6 +63,7 @@ impl Sampler {
     /// Stops sampling and resolves the stacks into a [`Profile`].
     pub fn finish(self) -> Result<Profile, String> {
         let wall = self.started.elapsed();
+        let cpu = process_cpu().saturating_sub(self.cpu_started);
         let report = self
             .guard
             .report()
@@ -67,6 +84,7 @@ impl Sampler {
         Ok(Profile {
             frequency_hz: self.frequency_hz,
             wall,
+            cpu,
             stacks: stacks.into_iter().collect(),
         })
     }
@@ -103,6 +121,9 @@ pub struct Profile {
     pub frequency_hz: u32,
     /// How long sampling ran.
     pub wall: Duration,
+    /// CPU time the process used while sampling ran, all threads: `samples / cpu` is the rate
+    /// reached, which the kernel's tick can hold below `frequency_hz` (see README).
+    pub cpu: Duration,
     /// Folded stack (`thread;root;…;leaf`) → samples.
     pub stacks: BTreeMap<String, u64>,
 }
@@ -128,6 +149,7 @@ impl Profile {
             *self.stacks.entry(stack.clone()).or_default() += n;
         }
         self.wall += other.wall;
+        self.cpu += other.cpu;
         if self.frequency_hz == 0 {
             self.frequency_hz = other.frequency_hz;
         }
@@ -165,6 +187,7 @@ impl Profile {
         Ok(Profile {
             frequency_hz: 0,
             wall: Duration::ZERO,
+            cpu: Duration::ZERO,
             stacks,
         })
     }

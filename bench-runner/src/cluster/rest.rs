@@ -45,6 +45,18 @@ pub async fn request(
     path: &str,
     timeout: Duration,
 ) -> Result<(u16, String)> {
+    let (status, body, _) = request_with_headers(method, who, addr, path, timeout).await?;
+    Ok((status, body))
+}
+
+/// [`request`], with the response's headers.
+pub async fn request_with_headers(
+    method: reqwest::Method,
+    who: &str,
+    addr: &str,
+    path: &str,
+    timeout: Duration,
+) -> Result<(u16, String, reqwest::header::HeaderMap)> {
     let late = || {
         Error::Engine(format!(
             "{who} {addr} did not answer {path} within {:.0} s",
@@ -68,8 +80,9 @@ pub async fn request(
             .await
             .map_err(failed)?;
         let status = response.status().as_u16();
+        let headers = response.headers().clone();
         let body = response.text().await.map_err(failed)?;
-        Ok((status, body))
+        Ok((status, body, headers))
     };
     tokio::time::timeout(timeout, work)
         .await

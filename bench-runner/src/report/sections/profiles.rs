@@ -19,6 +19,8 @@ pub(crate) fn section(doc: &mut Doc, series: &[Series]) {
     doc.heading(2, "CPU profiles");
     doc.para(
         "Taken in runs of their own after the measured ones (the measured times carry no profiler cost). \
+         *per CPU s* is the sampling rate reached: samples per second of CPU the profiled processes used \
+         (the kernel's tick can hold it below the rate asked for). \
          *cost* is the profiled runs' median against the measured median. Self time: samples with the frame \
          itself running; total: with it anywhere on the stack. The folded stacks re-render with any flamegraph tool.",
     );
@@ -29,6 +31,7 @@ pub(crate) fn section(doc: &mut Doc, series: &[Series]) {
             ("runs", true),
             ("median ms", true),
             ("samples", true),
+            ("per CPU s", true),
             ("cost", true),
             ("files", false),
         ]);
@@ -57,11 +60,10 @@ pub(crate) fn section(doc: &mut Doc, series: &[Series]) {
 }
 
 fn overview_row(name: &str, p: &QueryProfile, base: &str) -> Vec<String> {
-    let mut sorted = p.runs_us.clone();
-    sorted.sort_unstable();
-    let median = sorted
-        .get(sorted.len() / 2)
-        .map_or("-".into(), |&us| fmt_ms(us as f64 / 1000.0));
+    let median = match p.runs_us.is_empty() {
+        true => "-".into(),
+        false => fmt_ms(crate::sampling::median(&p.runs_us) / 1000.0),
+    };
     let files = match &p.error {
         Some(e) => format!("no profile: {e}"),
         None => p
@@ -87,6 +89,8 @@ fn overview_row(name: &str, p: &QueryProfile, base: &str) -> Vec<String> {
         p.runs_us.len().to_string(),
         median,
         p.samples().to_string(),
+        p.samples_per_cpu_second()
+            .map_or("-".into(), |r| format!("{r:.0}")),
         p.overhead_pct.map_or("-".into(), |o| format!("{o:+.1} %")),
         files,
     ]
