@@ -366,16 +366,17 @@ fn write_files(
             Ok(format!("{}/{engine}/{name}", opts.link))
         };
         let folded = put(&format!("{stem}.folded"), p.folded().as_bytes())?;
-        let flamegraph = if p.samples() == 0 {
+        let samples = p.samples();
+        let flamegraph = if samples == 0 {
             None
         } else {
-            let title = format!("{query} on {engine} ({process}): {} samples", p.samples());
+            let title = format!("{query} on {engine} ({process}): {samples} samples");
             let svg = p.flamegraph_svg(&title).map_err(Error::Results)?;
             Some(put(&format!("{stem}.svg"), &svg)?)
         };
         out.push(ProcessProfile {
             process: process.clone(),
-            samples: p.samples(),
+            samples,
             folded,
             flamegraph,
             cpu_ms: (!p.cpu.is_zero()).then_some(p.cpu.as_secs_f64() * 1000.0),

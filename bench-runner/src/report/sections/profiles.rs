@@ -60,9 +60,10 @@ pub(crate) fn section(doc: &mut Doc, series: &[Series]) {
 }
 
 fn overview_row(name: &str, p: &QueryProfile, base: &str) -> Vec<String> {
-    let median = match p.runs_us.is_empty() {
-        true => "-".into(),
-        false => fmt_ms(crate::sampling::median(&p.runs_us) / 1000.0),
+    let median = if p.runs_us.is_empty() {
+        "-".into()
+    } else {
+        fmt_ms(crate::sampling::median(&p.runs_us) / 1000.0)
     };
     let files = match &p.error {
         Some(e) => format!("no profile: {e}"),
