@@ -63,8 +63,12 @@ fn each_query_gets_repeatable_instruction_counts_that_see_a_setting_change() {
             (100_000..2_000_000_000).contains(&c.per_execution),
             "{q}: {c:?}"
         );
-        // The three counted runs of one process agree closely (README: the measured spread).
-        assert!(c.spread_ppm < 10_000, "{q}: runs spread {c:?}");
+        // The three counted runs of one process agree closely. At this size `filter_one_day`
+        // is 7.4M instructions and glibc malloc's work moves a run by about ±0.7 % on a busy
+        // machine: its three runs spread by 0.2 % to 1.4 % in nine counts made two at a time
+        // beside two busy loops, and 1.29 % in one CI run (README, "Instruction counts").
+        // Counting a partial thread or start-up would be off by tens of percent.
+        assert!(c.spread_ppm < 30_000, "{q}: runs spread {c:?}");
         eprintln!("{q}: {c:?}");
     }
     // The scan-and-aggregate query does more work than the pruned one-day filter.
