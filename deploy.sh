@@ -112,17 +112,18 @@ elapsed() {
   awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { d = b - a; if (d < 60) printf "%.1f s", d; else printf "%d min %04.1f s", int(d / 60), d - 60 * int(d / 60) }'
 }
 
-positive() { # NAME VALUE: a whole number above zero, underscores and k/M/G allowed for rows
-  local v=${2//_/}
+positive() { # NAME VALUE: a whole number above zero; `_` separators and a k/M/G suffix read
+  # as data-gen reads --rows (logbench_common::cli::parse_count; tests/k8s_deploy.rs checks both agree)
+  local v=${2//_/} mult=1
   case $v in
-    *[kK]) v=$((${v%?} * 1000)) ;;
-    *[mM]) v=$((${v%?} * 1000000)) ;;
-    *[gG]) v=$((${v%?} * 1000000000)) ;;
+    *[kK]) mult=1000 v=${v%?} ;;
+    *[mM]) mult=1000000 v=${v%?} ;;
+    *[gG]) mult=1000000000 v=${v%?} ;;
   esac
-  if ! [[ $v =~ ^[0-9]+$ ]] || ((v == 0)); then
+  if ! [[ $v =~ ^[0-9]+$ ]] || ((${#v} + ${#mult} > 19)) || ((10#$v * mult == 0)); then
     die "$1 needs a whole number above zero, not '$2'" 2
   fi
-  printf '%s' "$v"
+  printf '%s' "$((10#$v * mult))"
 }
 
 mode=local
@@ -413,7 +414,9 @@ k8s_preflight() { # KIND
   [[ $1 == none ]] && return 0
   local arch archs
   arch=$(binary_arch)
-  archs=$(kubectl get nodes -o jsonpath='{.items[*].status.nodeInfo.architecture}' 2>/dev/null || true)
+  # A failing query is an error, never a skipped check.
+  archs=$(kubectl get nodes -o jsonpath='{.items[*].status.nodeInfo.architecture}' 2>&1) ||
+    die "reading the nodes' architecture failed (kubectl get nodes): ${archs##*$'\n'}" 2
   for a in $archs; do
     [[ $a == "$arch" ]] || die "the binaries in $bin are linux/$arch, but a node of this cluster is linux/$a: build for it (cargo build --release --target ...) and pass --bin-dir" 2
   done
@@ -426,7 +429,7 @@ k8s_preflight() { # KIND
 }
 
 k8s_up() {
-  local kind tag_file=.bench/image/tag
+  local kind tag_file=${LOGBENCH_IMAGE_DIR:-.bench/image}/tag
   kind=$(cluster_kind)
   k8s_preflight "$kind"
   if [[ -z $bin_dir ]]; then
@@ -447,7 +450,7 @@ k8s_up() {
   else
     remember "$kdir/settings" "${k8s_keys[@]}"
   fi
-  local archive=.bench/image/image.tar
+  local archive=${LOGBENCH_IMAGE_DIR:-.bench/image}/image.tar
   case $kind in
     kind:* | minikube:* | k3d:*)
       step "save $image to $archive" run docker save -o "$archive" "$image"
@@ -603,7 +606,7 @@ k8s() {
     die "no cluster set up by ./deploy.sh k8s up for context '${ctx:-none}' here (its settings go to $kdir)" 2
   fi
   [[ $scale == 1 ]] || python -c 'import yaml' 2>/dev/null ||
-    die "--scale needs Python 3 with PyYAML (scripts/pytools.sh makes a venv; point LOGBENCH_VENV at it)" 2
+    die "--scale needs Python 3 with PyYAML (scripts/ci/pytools.sh makes a venv; point LOGBENCH_VENV at it)" 2
   case $action in
     up) k8s_up ;;
     bench) k8s_bench ;;

@@ -40,6 +40,7 @@ import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from scale import mebibytes, millicores  # noqa: E402  (Kubernetes quantities, one parser)
+from kvars import expand, references  # noqa: E402  ($(VAR) as Kubernetes reads it)
 
 KUBERNETES_VERSION = "1.35.0"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -158,7 +159,7 @@ def check(docs, bin_dir):
                     env.update(configmaps[ref])
             for e in c.get("env", []):
                 value = e.get("value")
-                for var in re.findall(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", value or ""):
+                for var in references(value):
                     if var not in env:
                         problems.append(f"{where}: env {e['name']} uses $({var}), which is not defined before it")
                 ref = e.get("valueFrom", {}).get("secretKeyRef")
@@ -169,7 +170,7 @@ def check(docs, bin_dir):
                 env[e["name"]] = value
             env_of[c["name"]] = env
             for a in args:
-                for var in re.findall(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", a):
+                for var in references(a):
                     if var not in env:
                         problems.append(f"{where}: argument {a} uses $({var}), which is not defined")
             if cmd and cmd[0] in PROGRAMS:
@@ -247,15 +248,6 @@ def check(docs, bin_dir):
         if data.startswith("s3://"):
             problems += check_object_store(data, services, flags_by_container, env_of)
     return problems
-
-
-def expand(arg, env):
-    """An argument with $(VAR) replaced as Kubernetes does (values from a Secret stay)."""
-    return re.sub(
-        r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)",
-        lambda m: env[m.group(1)] if env.get(m.group(1)) is not None else m.group(0),
-        arg,
-    )
 
 
 def check_object_store(data, services, flags_by_container, env_of):

@@ -26,17 +26,17 @@ port is published.
 import argparse
 import os
 import pathlib
-import re
 import sys
 
 try:
     import yaml
 except ImportError:
-    sys.exit("compose.py: PyYAML is needed (scripts/pytools.sh installs it, or apt install python3-yaml)")
+    sys.exit("compose.py: PyYAML is needed (scripts/ci/pytools.sh installs it, or apt install python3-yaml)")
 
 K8S = pathlib.Path(__file__).resolve().parent / "k8s"
 sys.path.insert(0, str(K8S.parent))
 from scale import mebibytes, millicores, scale_doc  # noqa: E402  (one parser, one scaling)
+from kvars import expand as kexpand  # noqa: E402  ($(VAR) as Kubernetes reads it)
 SCHEDULER_PORT = 50050
 S3_HOST = "logbench-s3"
 
@@ -127,11 +127,10 @@ def merge_pod(pod, patch):
 
 
 def expand(arg, env):
-    def sub(m):
-        if m.group(1) not in env:
-            raise SystemExit(f"compose.py: $({m.group(1)}) in '{arg}' has no value")
-        return str(env[m.group(1)])
-    return re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", sub, arg)
+    try:
+        return kexpand(arg, env, strict=True)
+    except ValueError as e:
+        raise SystemExit(f"compose.py: {e}")
 
 
 def command(container, env):

@@ -18,7 +18,10 @@
 # --base IMAGE   any other base with glibc and libgcc.
 # --moto TAG     also build TAG: moto's S3 server on this machine's Python 3.11 (Debian's
 #                /usr/bin/python3.11 with its standard library and the shared libraries its
-#                modules load) and the pinned moto from scripts/requirements.txt.
+#                modules load) and the pinned moto from scripts/ci/requirements.txt.
+#
+# Its work files (the base's root, the build context, the tag file's default place) go to
+# $LOGBENCH_IMAGE_DIR, by default .bench/image.
 #
 # The binaries come from --bin-dir, by default $CARGO_TARGET_DIR/release (build them first: cargo build --release
 # --workspace). Prints the image's size. Building inside Docker from source instead (where a
@@ -46,7 +49,7 @@ while [[ $# -gt 0 ]]; do
 done
 
 programs=(data-gen bench-runner logbench-scheduler logbench-executor)
-work=.bench/image
+work=${LOGBENCH_IMAGE_DIR:-.bench/image}
 base_image=logbench-base:local
 
 run() {
@@ -167,7 +170,7 @@ if $dry_run; then
 fi
 [[ -x $py ]] || { echo "image.sh: $py not found: the S3 image needs Debian's python3.11" >&2; exit 1; }
 # moto's packages, pinned as the tests pin them, installed once per requirements file.
-req=scripts/requirements.txt
+req=scripts/ci/requirements.txt
 site=${LOGBENCH_CACHE:-$HOME/.cache/logbench}/moto-site-$(grep -iE '^(moto|flask|flask-cors)(\[|==)' "$req" | sha256sum | cut -c1-12)
 if [[ ! -d $site ]]; then
   "$py" -m pip --version >/dev/null 2>&1 || { echo "image.sh: $py has no pip (apt install python3-pip)" >&2; exit 1; }

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::error::{Error, Result};
+pub use crate::results::measure::{CountSetup, QueryInstructions};
 
 /// Callgrind's client requests: the tool base ('C', 'T') plus an index.
 const CT_BASE: u64 = ((b'C' as u64) << 24) | ((b'T' as u64) << 16);
@@ -85,7 +86,7 @@ pub fn region_name(query: &str, run: u32) -> String {
 
 /// The valgrind options the count runs with. `--fair-sched=yes` keeps the idle runtime threads'
 /// turns in a fixed order; with the query on one thread it changed the counts by under 0.1 %
-/// (README), and costs nothing.
+/// (docs/methodology.md), and costs nothing.
 pub const OPTIONS: [&str; 5] = [
     "--tool=callgrind",
     "--instr-atstart=no",
@@ -190,17 +191,6 @@ impl Drop for DumpDir {
     }
 }
 
-/// Per query: the instructions each counted execution took.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct QueryInstructions {
-    /// Median over the counted runs: instructions per execution.
-    pub per_execution: u64,
-    /// Every counted run, in order.
-    pub runs: Vec<u64>,
-    /// (max - min) / median over the runs, in parts per million.
-    pub spread_ppm: u64,
-}
-
 impl QueryInstructions {
     pub fn from_runs(runs: Vec<u64>) -> Option<Self> {
         let mut sorted = runs.clone();
@@ -213,18 +203,6 @@ impl QueryInstructions {
             runs,
         })
     }
-}
-
-/// How the counts were made: what makes them repeatable, recorded beside them.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct CountSetup {
-    /// `valgrind --version`.
-    pub valgrind: String,
-    pub options: Vec<String>,
-    /// Counted runs per query (after one uncounted run).
-    pub runs: u32,
-    /// What the count covers and the conditions it ran under.
-    pub conditions: Vec<String>,
 }
 
 /// Counts every query's instructions: runs `program count-instructions worker_args --runs

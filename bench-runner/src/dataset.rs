@@ -293,3 +293,50 @@ pub async fn check_rows(
     }
     Ok(rows)
 }
+
+/// A dataset of `rows` rows in `files` files at `dir`, data-gen's defaults otherwise: reused
+/// when data-gen's own rule ([`data_gen::reusable`]) says it is that dataset, generated (in
+/// process, with data-gen's library) otherwise.
+pub fn ensure_dataset(dir: &Path, rows: u64, files: u64, log: &mut dyn FnMut(&str)) -> Result<()> {
+    let mut req = data_gen::Request::new(dir, rows, files);
+    match data_gen::reusable(&req) {
+        Ok(_) => {
+            log(&format!("dataset {}: {rows} rows, reused", dir.display()));
+            return Ok(());
+        }
+        Err(why) => log(&format!(
+            "dataset {}: generating {rows} rows in {files} files ({why})",
+            dir.display()
+        )),
+    }
+    req.force = true;
+    data_gen::generate(&req, &mut |_| {}).map_err(|e| Error::Dataset(e.to_string()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dataset_of_another_seed_is_generated_again_and_the_same_one_reused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("d");
+        let mut other = data_gen::Request::new(&dir, 2_000, 2);
+        other.seed = 7;
+        data_gen::generate(&other, &mut |_| {}).unwrap();
+        let mut said = Vec::new();
+        ensure_dataset(&dir, 2_000, 2, &mut |l| said.push(l.to_string())).unwrap();
+        assert!(
+            said[0].contains("generating") && said[0].contains("seed 7"),
+            "{said:?}"
+        );
+        assert_eq!(
+            data_gen::Manifest::read(&dir).unwrap().seed,
+            data_gen::DEFAULT_SEED
+        );
+        said.clear();
+        ensure_dataset(&dir, 2_000, 2, &mut |l| said.push(l.to_string())).unwrap();
+        assert!(said[0].ends_with("reused"), "{said:?}");
+    }
+}

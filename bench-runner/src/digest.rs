@@ -21,21 +21,9 @@
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::*;
-use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-
-/// The digest of one answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AnswerDigest {
-    pub rows: u64,
-    /// 32 hex digits: the wrapping sum then the XOR of the row hashes.
-    pub digest: String,
-    /// 16 hex digits: the row hashes chained in answer order; only for a query that fixes its
-    /// order (outermost `ORDER BY`), and only when every run gave the same order.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ordered: Option<String>,
-}
+pub use crate::results::measure::AnswerDigest;
 
 impl std::fmt::Display for AnswerDigest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -1,30 +1,6 @@
 //! Where a result came from: machine, operating system and build.
 
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Environment {
-    pub hostname: String,
-    pub cpu_model: String,
-    pub logical_cores: usize,
-    pub memory_bytes: u64,
-    pub os: String,
-    pub kernel: String,
-    pub rustc: String,
-    /// `release` or `debug`, with the optimisation level.
-    pub build_profile: String,
-    pub git_commit: String,
-    /// Uncommitted changes to tracked files when the binary was built.
-    pub git_dirty: String,
-    /// datafusion, arrow, parquet, ballista.
-    pub crate_versions: BTreeMap<String, String>,
-    /// The container image the runner ran in, name and tag (`LOGBENCH_IMAGE`, which
-    /// `./deploy.sh k8s` and `compose` set): absent for a run outside one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image: Option<String>,
-}
+pub use crate::results::engine::Environment;
 
 fn first_field(text: &str, key: &str) -> Option<String> {
     text.lines()

@@ -5,32 +5,15 @@
 use base64::Engine as _;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
-use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+pub use crate::results::measure::LatencySummary;
 
 /// Three significant digits: 0.1 % resolution at any latency.
 const SIGFIG: u8 = 3;
 
 pub fn new_histogram() -> Histogram<u64> {
     Histogram::new(SIGFIG).expect("3 significant figures is valid")
-}
-
-/// What a result file keeps of one query's measured iterations.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LatencySummary {
-    pub unit: String,
-    pub count: u64,
-    pub min: u64,
-    pub p50: u64,
-    pub p90: u64,
-    pub p99: u64,
-    pub p999: u64,
-    pub max: u64,
-    pub mean: f64,
-    pub stddev: f64,
-    /// The HdrHistogram, V2 + DEFLATE, base64.
-    pub histogram: String,
 }
 
 impl LatencySummary {

@@ -19,6 +19,7 @@ pub mod environment;
 pub mod error;
 pub mod gate;
 pub mod histogram;
+pub mod interrupt;
 pub mod memory;
 pub mod overhead;
 pub mod plans;

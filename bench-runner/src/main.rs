@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 mod commands;
 
 use commands::{
-    Usage, calibrate, cluster, compare, count, gate, once, overhead, report, run, upload,
+    Usage, calibrate, check, cluster, compare, count, gate, once, overhead, report, run, upload,
 };
 
 #[derive(Debug, Parser)]
@@ -42,6 +42,9 @@ enum Command {
     /// Render result files as report.md, report.html (self-contained) and charts/*.svg;
     /// given several, compare them (the first is the baseline) and chart the scaling.
     Report(report::Args),
+    /// Whether a result file is clean: complete, the engines asked for, every query ok, no
+    /// answer differing between engines. Exit 1 (one line naming each problem) otherwise.
+    Check(check::Args),
     /// Start, inspect and stop a local Ballista cluster (separate processes on 127.0.0.1).
     #[command(subcommand)]
     Cluster(cluster::Command),
@@ -69,6 +72,7 @@ async fn main() -> ExitCode {
         Command::Gate(args) => tokio::task::block_in_place(|| gate::exec(args)),
         Command::Calibrate(args) => calibrate::exec(args),
         Command::Report(args) => report::exec(args),
+        Command::Check(args) => check::exec(args),
         Command::Cluster(cmd) => cluster::exec(cmd).await,
         Command::Upload(args) => upload::exec(args).await,
         Command::Once(args) => once::exec(args).await,

@@ -3,36 +3,9 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
+pub use crate::results::engine::{Analysis, OperatorMetrics, Plans};
 use regex::Regex;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Plans {
-    /// Optimised logical plan, indented.
-    pub logical: String,
-    /// Physical plan, indented.
-    pub physical: String,
-    /// Per-stage plan of a distributed engine, when there is one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub distributed: Option<String>,
-    /// 16 hex digits of SHA-256 over the normalised physical plan.
-    pub fingerprint: String,
-}
-
-/// One operator of an executed plan and its metrics.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OperatorMetrics {
-    /// Depth in the plan tree (0 = root), in pre-order.
-    pub depth: usize,
-    pub operator: String,
-    pub output_rows: Option<u64>,
-    /// CPU time spent in the operator itself, nanoseconds.
-    pub elapsed_compute_ns: Option<u64>,
-    pub spilled_bytes: Option<u64>,
-    /// Every metric the operator reported, by name (summed over partitions).
-    pub metrics: BTreeMap<String, String>,
-}
 
 impl OperatorMetrics {
     /// One operator's entry from its metrics (`None`: the operator keeps none).
@@ -65,14 +38,6 @@ impl OperatorMetrics {
             metrics: all,
         }
     }
-}
-
-/// What one `EXPLAIN ANALYZE` run recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Analysis {
-    /// The plan annotated with metrics, as `EXPLAIN ANALYZE` prints it.
-    pub text: String,
-    pub operators: Vec<OperatorMetrics>,
 }
 
 impl Analysis {

@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use logbench_common::profile::{self, Profile};
-use serde::{Deserialize, Serialize};
 
 use crate::engine::{Engine, ProfileTargets};
 use crate::error::{Error, Result};
+pub use crate::results::measure::{HotFrame, ProcessProfile, QueryProfile};
 use crate::sampling::median;
 
 /// Profiled runs per query at most, whatever `seconds` says.
@@ -33,48 +33,6 @@ pub struct ProfileOptions {
     pub frequency_hz: u32,
     /// Profiled wall time per query to reach (at least one run).
     pub seconds: f64,
-}
-
-/// One query's profile, as the result file records it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct QueryProfile {
-    pub frequency_hz: u32,
-    /// Wall time of each profiled run, in order.
-    pub runs_us: Vec<u64>,
-    /// Median profiled run against the median measured run, minus one, in percent: what
-    /// profiling cost this query (positive: slower).
-    pub overhead_pct: Option<f64>,
-    /// One entry per profiled process.
-    pub processes: Vec<ProcessProfile>,
-    /// The frames with the most self time over all processes, most first.
-    pub hottest: Vec<HotFrame>,
-    /// Why there is no profile (the query's measurement stands).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ProcessProfile {
-    /// `bench-runner`, or the executor's id.
-    pub process: String,
-    pub samples: u64,
-    /// Folded stacks, relative to the result file's folder.
-    pub folded: String,
-    /// Flamegraph SVG, relative to the result file's folder (none without samples).
-    pub flamegraph: Option<String>,
-    /// CPU time the process used while its window was open, all threads (ms); absent where
-    /// it was not reported. `samples / cpu` is the sampling rate reached.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cpu_ms: Option<f64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HotFrame {
-    pub frame: String,
-    /// Share of all samples with this frame running itself, in percent.
-    pub self_pct: f64,
-    /// Share of all samples with this frame on the stack, in percent.
-    pub total_pct: f64,
 }
 
 impl QueryProfile {
@@ -303,7 +261,7 @@ pub async fn profile_query(
     let mut run_error = None;
     let mut spent = 0.0;
     while runs_us.is_empty() || (spent < opts.seconds && runs_us.len() < MAX_RUNS) {
-        match crate::runner::timed_run(engine, sql, timeout).await {
+        match crate::engine::timed_run(engine, sql, timeout).await {
             Ok((answer, us)) => {
                 drop(answer);
                 runs_us.push(us);

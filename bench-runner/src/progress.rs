@@ -48,8 +48,9 @@ impl Progress {
                 r.answer.as_ref().map_or(0, |a| a.rows)
             ),
             _ => format!(
-                "{}  FAILED  {}",
+                "{}  {}  {}",
                 self.prefix,
+                r.status.label().to_uppercase(),
                 r.error.as_deref().unwrap_or("")
             ),
         };

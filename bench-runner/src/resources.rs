@@ -1,45 +1,12 @@
 //! Process resources around a measured region: CPU time and peak resident memory.
 
-use serde::{Deserialize, Serialize};
+pub use crate::results::measure::Resources;
+pub use logbench_common::process::{peak_rss_bytes, reset_peak_rss};
 
 /// User and system CPU seconds of this process so far.
 pub fn cpu_times() -> (f64, f64) {
-    use nix::sys::resource::{UsageWho, getrusage};
-    use nix::sys::time::TimeValLike;
-    let Ok(ru) = getrusage(UsageWho::RUSAGE_SELF) else {
-        return (0.0, 0.0);
-    };
-    let t = |tv: nix::sys::time::TimeVal| tv.num_microseconds() as f64 / 1e6;
-    (t(ru.user_time()), t(ru.system_time()))
-}
-
-/// Resets the kernel's peak-RSS mark (Linux: `5` to `/proc/self/clear_refs`), so the next
-/// [`peak_rss_bytes`] reports the peak since now. Returns whether the reset worked.
-pub fn reset_peak_rss() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
-}
-
-/// Peak resident set size (VmHWM) of this process, since start or the last reset.
-pub fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
-/// Resources one query used over its measured iterations.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Resources {
-    /// Wall time of the measured iterations together.
-    pub wall_ms: f64,
-    pub user_cpu_ms: f64,
-    pub system_cpu_ms: f64,
-    /// Peak RSS of the whole process while the query ran (cold run, warm-ups and iterations).
-    pub peak_rss_bytes: Option<u64>,
-    /// Bytes spilled to disk, from the `EXPLAIN ANALYZE` run's operator metrics.
-    pub spilled_bytes: Option<u64>,
-    /// Peak memory-pool reservation during the measured iterations.
-    pub peak_memory_pool_bytes: Option<u64>,
+    let (user, system) = logbench_common::process::cpu_times();
+    (user.as_secs_f64(), system.as_secs_f64())
 }
 
 /// Measures CPU and wall time from construction to [`Meter::stop`].

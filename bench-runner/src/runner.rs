@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use datafusion::arrow::array::RecordBatch;
 
 use crate::digest::{AnswerDigest, digest};
-use crate::engine::Engine;
+use crate::engine::{Engine, timed_run};
 use crate::error::{Error, Result};
 use crate::histogram::{LatencySummary, new_histogram};
 use crate::progress::Progress;
@@ -30,23 +30,6 @@ pub struct RunOptions {
     pub save_answers: Option<PathBuf>,
     /// A CPU profile of each query, in runs after the measured ones.
     pub profile: Option<crate::profile::ProfileOptions>,
-}
-
-/// Runs `sql` once with the timeout; returns the answer and its wall time in µs.
-pub(crate) async fn timed_run(
-    engine: &dyn Engine,
-    sql: &str,
-    timeout: Option<Duration>,
-) -> Result<(Vec<RecordBatch>, u64)> {
-    let start = Instant::now();
-    let batches = match timeout {
-        Some(t) => tokio::time::timeout(t, engine.execute(sql))
-            .await
-            .map_err(|_| Error::Engine(format!("timed out after {:.1} s", t.as_secs_f64())))??,
-        None => engine.execute(sql).await?,
-    };
-    let us = start.elapsed().as_micros().max(1) as u64;
-    Ok((batches, us))
 }
 
 fn failed(q: &Query, error: String, resources: Resources) -> QueryResult {
@@ -71,7 +54,23 @@ fn failed(q: &Query, error: String, resources: Resources) -> QueryResult {
         sampling: None,
         samples_us: vec![],
         profile: None,
+        cancelled_job: None,
+        order_not_checked: None,
     }
+}
+
+/// Records why a query's measuring ended at the execution `what`: a time limit (the query
+/// timed out, and the job cancelled is named), an interruption or another error (failed).
+fn ended_by(result: &mut QueryResult, what: &str, e: Error) {
+    match &e {
+        Error::TimedOut { job, .. } => {
+            result.status = Status::TimedOut;
+            result.cancelled_job = job.clone();
+        }
+        Error::Interrupted { job, .. } => result.cancelled_job = job.clone(),
+        _ => {}
+    }
+    result.error = Some(format!("{what}: {e}"));
 }
 
 /// Measures one query on `engine`.
@@ -97,7 +96,7 @@ pub async fn measure_query(
     let (answer, cold_us) = match timed_run(engine, &q.sql, opts.timeout).await {
         Ok(r) => r,
         Err(e) => {
-            result.error = Some(format!("cold run: {e}"));
+            ended_by(&mut result, "cold run", e);
             return result;
         }
     };
@@ -126,7 +125,7 @@ pub async fn measure_query(
                 digests.push(digest(&answer, ordered).expect("digested once already"))
             }
             Err(e) => {
-                result.error = Some(format!("warm-up {}: {e}", w + 1));
+                ended_by(&mut result, &format!("warm-up {}", w + 1), e);
                 return result;
             }
         }
@@ -155,7 +154,7 @@ pub async fn measure_query(
                 digests.push(digest(&answer, ordered).expect("digested once already"));
             }
             Err(e) => {
-                result.error = Some(format!("iteration {i}: {e}"));
+                ended_by(&mut result, &format!("iteration {i}"), e);
                 result.samples_us = samples;
                 return result;
             }
@@ -229,6 +228,7 @@ pub async fn measure_query(
     // not the query's to check and no ordered digest is recorded.
     if digests.iter().any(|d| d.ordered != answer.ordered) {
         answer.ordered = None;
+        result.order_not_checked = Some(crate::results::ORDER_TIES.into());
     }
     result.answer = Some(answer);
     result.status = Status::Ok;
@@ -297,6 +297,12 @@ pub async fn measure_all(
         progress.finish_query(&r);
         out.push(r);
         checkpoint(&out)?;
+        if crate::interrupt::requested() {
+            return Err(Error::Interrupted {
+                job: None,
+                cancel_error: None,
+            });
+        }
     }
     Ok(out)
 }

@@ -12,25 +12,13 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+pub use crate::results::measure::{Adaptive, Outcome, Stop};
 
 /// The confidence the stopping rule asks of the interval.
 pub const CONFIDENCE: f64 = 0.95;
 
-/// The adaptive rule's settings, recorded in the result's arguments.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Adaptive {
-    /// Target half-width of the median's interval, in percent of the median.
-    pub precision_pct: f64,
-    pub min_iterations: u32,
-    pub max_iterations: u32,
-    /// Measured time per query after which no further run starts (once `min_iterations`
-    /// have run).
-    pub budget_seconds: f64,
-}
-
 impl Default for Adaptive {
-    /// The defaults, chosen on the 2-core machine at 200M rows (README, "Adaptive sampling").
+    /// The defaults, chosen on the 2-core machine at 200M rows (docs/methodology.md, "Adaptive sampling").
     fn default() -> Self {
         Self {
             precision_pct: 2.0,
@@ -80,20 +68,6 @@ impl Sampling {
     }
 }
 
-/// Why measuring a query ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stop {
-    /// `--iterations N`: the count asked for.
-    Fixed,
-    /// The median's 95 % interval is within the precision target.
-    Precision,
-    /// The time budget was spent first.
-    Budget,
-    /// The iteration cap was reached first.
-    MaxIterations,
-}
-
 impl Stop {
     pub fn label(self) -> &'static str {
         match self {
@@ -103,20 +77,6 @@ impl Stop {
             Stop::MaxIterations => "max iterations",
         }
     }
-}
-
-/// How a query's sampling ended, recorded per query.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Outcome {
-    pub stop: Stop,
-    /// The exact median of the measured runs (µs; the mean of the middle two for an even count).
-    pub median_us: f64,
-    /// The distribution-free interval of the median (µs).
-    pub interval_us: [u64; 2],
-    /// Its coverage: 0.95 or a little above from six runs on, less below.
-    pub confidence: f64,
-    /// The interval's larger distance from the median, in percent of the median.
-    pub half_width_pct: f64,
 }
 
 impl Outcome {

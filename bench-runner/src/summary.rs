@@ -52,8 +52,15 @@ pub fn to_terminal(r: &RunResult) -> String {
                 ),
                 Cell::new(q.plans.as_ref().map_or("-", |p| p.fingerprint.as_str())),
                 Cell::new(match q.status {
+                    Status::Ok if q.order_not_checked.is_some() => {
+                        format!("ok ({})", q.order_note())
+                    }
                     Status::Ok => "ok".to_string(),
-                    Status::Failed => format!("FAILED: {}", q.error.as_deref().unwrap_or("")),
+                    Status::Failed | Status::TimedOut => format!(
+                        "{}: {}",
+                        q.status.label().to_uppercase(),
+                        q.error.as_deref().unwrap_or("")
+                    ),
                 }),
             ]);
             if let Some(d) = q.distributed.as_ref().and_then(|d| d.details.as_ref()) {
@@ -81,6 +88,23 @@ pub fn to_terminal(r: &RunResult) -> String {
         if !jobs.is_empty() {
             s += &format!("{} jobs:\n{}", e.engine.name, jobs.concat());
         }
+    }
+    // Queries whose engines were compared on their rows alone, though the query fixes an order.
+    let unordered: Vec<String> = r
+        .engines
+        .iter()
+        .flat_map(|e| {
+            e.queries
+                .iter()
+                .filter(|q| q.order_not_checked.is_some())
+                .map(|q| format!("{} ({}: {})", q.name, e.engine.name, q.order_note()))
+        })
+        .collect();
+    if r.engines.len() > 1 && !unordered.is_empty() {
+        s += &format!(
+            "cross-check: rows compared, order not checked, for {}\n",
+            unordered.join(", ")
+        );
     }
     for m in &r.answer_mismatches {
         s += &format!(

@@ -7,7 +7,7 @@ use std::path::Path;
 use bench_runner::results::{RunResult, Status};
 
 mod common;
-use common::{bench_runner, generate, text};
+use common::{generate, text};
 
 fn fixture(name: &str) -> RunResult {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -27,6 +27,7 @@ fn workload(dir: &Path, files: &[(&str, &str)]) -> String {
 
 #[test]
 fn cross_check_finds_exactly_the_query_whose_answer_differs() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
     let mut run = fixture("df-ballista-200k.json");
     let names: Vec<String> = run.engines.iter().map(|e| e.engine.name.clone()).collect();
     assert_eq!(names, ["datafusion", "ballista"]);
@@ -56,6 +57,7 @@ fn cross_check_finds_exactly_the_query_whose_answer_differs() {
 
 #[test]
 fn the_same_rows_in_another_order_are_a_mismatch_where_the_query_fixes_the_order() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
     let mut run = fixture("df-ballista-200k.json");
     let name = run.engines[0].queries[0].name.clone();
     let set = |run: &mut RunResult, engine: usize, ordered: Option<&str>| {
@@ -82,6 +84,7 @@ fn the_same_rows_in_another_order_are_a_mismatch_where_the_query_fixes_the_order
 
 #[test]
 fn a_query_whose_answer_changes_between_runs_fails() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
     let tmp = tempfile::tempdir().unwrap();
     let data = generate(&tmp.path().join("data"), 20_000, 1, 10_000);
     let queries = workload(
@@ -92,19 +95,19 @@ fn a_query_whose_answer_changes_between_runs_fails() {
         ],
     );
     let out = tmp.path().join("r.json");
-    let o = bench_runner(&[
-        "run",
-        "--data",
-        data.to_str().unwrap(),
-        "--queries",
-        &queries,
-        "--iterations",
-        "3",
-        "--warmup",
-        "1",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = common::run(
+        &data,
+        &[
+            "--queries",
+            &queries,
+            "--iterations",
+            "3",
+            "--warmup",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     let r = RunResult::read(&out).unwrap();
     let q = |n: &str| r.engines[0].queries.iter().find(|q| q.name == n).unwrap();
@@ -125,6 +128,7 @@ fn a_query_whose_answer_changes_between_runs_fails() {
 
 #[test]
 fn engines_that_answer_differently_are_a_mismatch_and_exit_1() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
     // Ballista turns DataFusion's mapping of SQL string types to Utf8View off: the same
     // statement gives a different answer on each engine, for real.
     let tmp = tempfile::tempdir().unwrap();
@@ -140,23 +144,23 @@ fn engines_that_answer_differently_are_a_mismatch_and_exit_1() {
         ],
     );
     let out = tmp.path().join("r.json");
-    let o = bench_runner(&[
-        "run",
-        "--data",
-        data.to_str().unwrap(),
-        "--queries",
-        &queries,
-        "--engine",
-        "datafusion,ballista",
-        "--executors",
-        "1",
-        "--iterations",
-        "2",
-        "--warmup",
-        "0",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = common::run(
+        &data,
+        &[
+            "--queries",
+            &queries,
+            "--engine",
+            "datafusion,ballista",
+            "--executors",
+            "1",
+            "--iterations",
+            "2",
+            "--warmup",
+            "0",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
     let stdout = text(&o.stdout);
     assert_eq!(o.status.code(), Some(1), "{stdout}\n{}", text(&o.stderr));
     let r = RunResult::read(&out).unwrap();

@@ -57,6 +57,7 @@ fn free_port() -> u16 {
 
 #[test]
 fn ballista_answers_like_datafusion_and_spreads_the_work() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("r.json");
     // No cluster is running for this state dir: the run starts one (2 executors) and stops it.
@@ -171,6 +172,7 @@ fn ballista_answers_like_datafusion_and_spreads_the_work() {
 
 #[test]
 fn a_dataset_the_cluster_cannot_read_is_an_error_not_an_empty_answer() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
     let tmp = tempfile::tempdir().unwrap();
     let guard = ClusterGuard::up(
         &tmp.path().join("c"),
@@ -215,20 +217,21 @@ fn a_dataset_the_cluster_cannot_read_is_an_error_not_an_empty_answer() {
 
 #[test]
 fn an_unreachable_scheduler_is_a_clear_error_within_seconds() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
     // Nothing listens on this port.
     let port = free_port();
     let start = Instant::now();
-    let o = bench_runner(&[
-        "run",
-        "--engine",
-        "ballista",
-        "--data",
-        small().to_str().unwrap(),
-        "--queries",
-        workload().to_str().unwrap(),
-        "--scheduler",
-        &format!("127.0.0.1:{port}"),
-    ]);
+    let o = common::run(
+        small(),
+        &[
+            "--engine",
+            "ballista",
+            "--queries",
+            workload().to_str().unwrap(),
+            "--scheduler",
+            &format!("127.0.0.1:{port}"),
+        ],
+    );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     let err = text(&o.stderr);
     assert_eq!(err.lines().count(), 1, "one line: {err}");
@@ -242,17 +245,17 @@ fn an_unreachable_scheduler_is_a_clear_error_within_seconds() {
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port();
     let start = Instant::now();
-    let o = bench_runner(&[
-        "run",
-        "--engine",
-        "ballista",
-        "--data",
-        small().to_str().unwrap(),
-        "--queries",
-        workload().to_str().unwrap(),
-        "--scheduler",
-        &format!("127.0.0.1:{port}"),
-    ]);
+    let o = common::run(
+        small(),
+        &[
+            "--engine",
+            "ballista",
+            "--queries",
+            workload().to_str().unwrap(),
+            "--scheduler",
+            &format!("127.0.0.1:{port}"),
+        ],
+    );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     assert!(
         text(&o.stderr).contains("did not answer"),
@@ -333,6 +336,7 @@ fn now_ms() -> u64 {
 
 #[test]
 fn an_executor_killed_while_it_runs_tasks_is_survived_and_a_restarted_one_rejoins() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
     let data = generated("ballista-loss", 4_000_000, 8);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("c");
@@ -359,22 +363,22 @@ fn an_executor_killed_while_it_runs_tasks_is_survived_and_a_restarted_one_rejoin
 
     // The reference answer, from local DataFusion.
     let reference = tmp.path().join("df.json");
-    ok(&bench_runner(&[
-        "run",
-        "--engine",
-        "datafusion",
-        "--data",
-        data.to_str().unwrap(),
-        "--query",
-        "agg_distinct_users",
-        "--iterations",
-        "1",
-        "--warmup",
-        "0",
-        "--quiet",
-        "--out",
-        reference.to_str().unwrap(),
-    ]));
+    ok(&common::run(
+        &data,
+        &[
+            "--engine",
+            "datafusion",
+            "--query",
+            "agg_distinct_users",
+            "--iterations",
+            "1",
+            "--warmup",
+            "0",
+            "--quiet",
+            "--out",
+            reference.to_str().unwrap(),
+        ],
+    ));
     let reference = RunResult::read(&reference).unwrap();
 
     let out = tmp.path().join("loss.json");
@@ -572,26 +576,26 @@ fn an_executor_killed_while_it_runs_tasks_is_survived_and_a_restarted_one_rejoin
     let s = guard.status();
     assert_eq!(s.registered(), 2);
     let again = tmp.path().join("again.json");
-    ok(&bench_runner(&[
-        "run",
-        "--engine",
-        "ballista",
-        "--data",
-        data.to_str().unwrap(),
-        "--queries",
-        workload().to_str().unwrap(),
-        "--query",
-        "agg_status_codes",
-        "--iterations",
-        "2",
-        "--warmup",
-        "0",
-        "--quiet",
-        "--cluster-state-dir",
-        dir.to_str().unwrap(),
-        "--out",
-        again.to_str().unwrap(),
-    ]));
+    ok(&common::run(
+        &data,
+        &[
+            "--engine",
+            "ballista",
+            "--queries",
+            workload().to_str().unwrap(),
+            "--query",
+            "agg_status_codes",
+            "--iterations",
+            "2",
+            "--warmup",
+            "0",
+            "--quiet",
+            "--cluster-state-dir",
+            dir.to_str().unwrap(),
+            "--out",
+            again.to_str().unwrap(),
+        ],
+    ));
     let r = RunResult::read(&again).unwrap();
     let details = r.engines[0].queries[0]
         .distributed
@@ -607,6 +611,7 @@ fn an_executor_killed_while_it_runs_tasks_is_survived_and_a_restarted_one_rejoin
 
 #[test]
 fn a_cluster_started_for_a_run_dies_with_the_runner_even_when_it_is_killed() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
     // The embedded cluster's state goes under the runner's temporary directory.
     let tmp = tempfile::tempdir().unwrap();
     let runner = ChildGuard(
@@ -662,4 +667,246 @@ fn a_cluster_started_for_a_run_dies_with_the_runner_even_when_it_is_killed() {
                 .all(|p| !bench_runner::cluster::local::ours_alive(*p))
         },
     );
+}
+
+/// A workload of two queries: a join on an inequality against 20,000 of the rows (6 billion
+/// row pairs: tens of seconds on the small dataset, in steps of 8192 x 20,000 pairs, so a
+/// cancelled task stops within a fraction of a second), then `agg_status_codes`.
+fn slow_then_quick(dir: &Path) -> PathBuf {
+    let queries = dir.join("queries");
+    std::fs::create_dir_all(&queries).unwrap();
+    std::fs::write(
+        queries.join("a_slow_join.sql"),
+        "-- name: a_slow_join\n-- category: custom\n-- intent: far past any short limit\n\
+         SELECT COUNT(*) AS pairs FROM logs a \
+         JOIN (SELECT latency_ms FROM logs LIMIT 20000) b ON a.latency_ms < b.latency_ms;\n",
+    )
+    .unwrap();
+    std::fs::copy(
+        workload().join("agg_status_codes.sql"),
+        queries.join("b_agg_status_codes.sql"),
+    )
+    .unwrap();
+    queries
+}
+
+/// The scheduler's jobs, as `bench-runner cluster jobs --json` lists them (its REST API).
+fn scheduler_jobs(addr: &str) -> Vec<bench_runner::cluster::rest::Job> {
+    let o = bench_runner(&["cluster", "jobs", "--scheduler", addr, "--json"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// `--timeout 1` on a query that takes minutes: the query is recorded as timed out with its
+/// job, the job is cancelled in the scheduler (none is left queued or running), the next
+/// query is measured, and the run exits 1.
+#[test]
+fn a_query_past_its_time_limit_has_its_job_cancelled_and_the_run_goes_on() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
+    let tmp = tempfile::tempdir().unwrap();
+    let queries = slow_then_quick(tmp.path());
+    let state = tmp.path().join("cluster");
+    let guard = ClusterGuard::up(&state, &["--executors", "2", "--vcores", "1"]);
+    let addr = guard.state().scheduler_address();
+    let out = tmp.path().join("r.json");
+    let started = Instant::now();
+    let o = common::run(
+        small(),
+        &[
+            "--engine",
+            "ballista",
+            "--queries",
+            queries.to_str().unwrap(),
+            "--iterations",
+            "2",
+            "--timeout",
+            "1",
+            "--cluster-state-dir",
+            state.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ],
+    );
+    let took = started.elapsed();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    let r = RunResult::read(&out).unwrap();
+    r.validate().unwrap();
+    assert!(r.complete);
+    assert_eq!(r.arguments.timeout_seconds, Some(1.0));
+    let q = &r.engines[0].queries;
+    assert_eq!(q[0].name, "a_slow_join");
+    assert_eq!(q[0].status, Status::TimedOut, "{:?}", q[0].error);
+    let error = q[0].error.as_deref().unwrap();
+    assert!(
+        error.starts_with("cold run: timed out after 1.0 s"),
+        "{error}"
+    );
+    let job = q[0].cancelled_job.clone().expect("the cancelled job's id");
+    assert!(error.contains(&format!("job {job} cancelled")), "{error}");
+    // The run went on to the next query. Alone on this machine it answers well within the
+    // second (a cold run on 300k rows); beside the other tests of this binary it can run past
+    // it too, and is then a timed-out query of its own, with its own job cancelled.
+    assert_eq!(q[1].name, "agg_status_codes");
+    match q[1].status {
+        Status::Ok => assert!(q[1].answer.is_some()),
+        Status::TimedOut => assert!(
+            q[1].cancelled_job.as_ref().is_some_and(|j| *j != job),
+            "{:?}",
+            q[1]
+        ),
+        Status::Failed => panic!("{:?}", q[1].error),
+    }
+    assert!(took < Duration::from_secs(120), "took {took:?}");
+    let jobs = scheduler_jobs(&addr);
+    let slow = jobs
+        .iter()
+        .find(|j| j.job_id == job)
+        .expect("the job listed");
+    assert!(!slow.active(), "{slow:?}");
+    assert!(
+        !jobs.iter().any(|j| j.active()),
+        "no job left queued or running: {jobs:?}"
+    );
+
+    // A job left running by a client with no limit is cancelled from outside by
+    // `cluster jobs --cancel-active`, which names it and returns once it has ended.
+    let client = std::process::Command::new(env!("CARGO_BIN_EXE_bench-runner"))
+        .args(["once", "--data", small().to_str().unwrap(), "--queries"])
+        .arg(&queries)
+        .args(["--query", "a_slow_join", "--scheduler", &addr])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let before: Vec<String> = jobs.iter().map(|j| j.job_id.clone()).collect();
+    let mut running = None;
+    wait_until("the client's job running", Duration::from_secs(60), || {
+        running = scheduler_jobs(&addr)
+            .into_iter()
+            .find(|j| j.active() && !before.contains(&j.job_id))
+            .map(|j| j.job_id);
+        running.is_some()
+    });
+    let o = bench_runner(&[
+        "cluster",
+        "jobs",
+        "--scheduler",
+        &addr,
+        "--cancel-active",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let cancelled: Vec<String> = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(cancelled, [running.clone().unwrap()]);
+    assert!(!scheduler_jobs(&addr).iter().any(|j| j.active()));
+    // The client learns that its job ended without an answer.
+    let answer = client.wait_with_output().unwrap();
+    assert_eq!(answer.status.code(), Some(1), "{}", text(&answer.stdout));
+    drop(guard);
+}
+
+/// Ctrl-C (SIGINT) while a query runs: the job is cancelled, the result file holds what was
+/// measured, marked incomplete, and the runner exits non-zero without starting the next query.
+#[test]
+fn an_interrupted_run_cancels_its_job_and_leaves_a_valid_incomplete_result() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
+    let tmp = tempfile::tempdir().unwrap();
+    let queries = slow_then_quick(tmp.path());
+    // The quick query first, so the file holds a measured query when the slow one is cut.
+    std::fs::rename(
+        queries.join("b_agg_status_codes.sql"),
+        queries.join("0_agg_status_codes.sql"),
+    )
+    .unwrap();
+    let state = tmp.path().join("cluster");
+    let guard = ClusterGuard::up(&state, &["--executors", "2", "--vcores", "1"]);
+    let addr = guard.state().scheduler_address();
+    let out = tmp.path().join("r.json");
+    let runner = ChildGuard(
+        Command::new(env!("CARGO_BIN_EXE_bench-runner"))
+            .args(["run", "--engine", "ballista", "--iterations", "2"])
+            .arg("--data")
+            .arg(small())
+            .arg("--queries")
+            .arg(&queries)
+            .args(["--timeout", "none", "--quiet", "--cluster-state-dir"])
+            .arg(&state)
+            .arg("--out")
+            .arg(&out)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // The quick query measured (the file holds it) and the slow one's execution running: a
+    // job active for over 2 s (the runner's EXPLAIN of the query is a short job of its own).
+    let mut first_seen: std::collections::HashMap<String, Instant> = Default::default();
+    wait_until(
+        "the slow query's job running",
+        Duration::from_secs(180),
+        || {
+            if !RunResult::read(&out).is_ok_and(|r| r.engines[0].queries.len() == 1) {
+                return false;
+            }
+            scheduler_jobs(&addr)
+                .iter()
+                .filter(|j| j.active())
+                .any(|j| {
+                    first_seen
+                        .entry(j.job_id.clone())
+                        .or_insert_with(Instant::now)
+                        .elapsed()
+                        > Duration::from_secs(2)
+                })
+        },
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(runner.0.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let mut runner = runner;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = runner.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the runner did not stop within 60 s of SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(runner.0.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success(), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let r = RunResult::read(&out).unwrap();
+    r.validate().unwrap();
+    assert!(!r.complete, "marked incomplete");
+    let q = &r.engines[0].queries;
+    assert_eq!(q.len(), 2, "the quick query and the interrupted one");
+    assert_eq!(q[0].status, Status::Ok);
+    assert!(
+        q[1].error.as_deref().unwrap().contains("interrupted"),
+        "{:?}",
+        q[1].error
+    );
+    let job = q[1].cancelled_job.clone().expect("the cancelled job's id");
+    let jobs = scheduler_jobs(&addr);
+    assert!(
+        !jobs.iter().any(|j| j.active()),
+        "no job left queued or running: {jobs:?}"
+    );
+    assert!(jobs.iter().any(|j| j.job_id == job), "{jobs:?}");
+    drop(guard);
 }

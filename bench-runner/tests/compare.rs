@@ -10,29 +10,30 @@ use common::{bench_runner, generate, text, workload};
 
 fn run(data: &Path, out: &Path) {
     let queries = workload();
-    let o = bench_runner(&[
-        "run",
-        "--data",
-        data.to_str().unwrap(),
-        "--queries",
-        queries.to_str().unwrap(),
-        "--query",
-        "agg_status_codes",
-        "--query",
-        "filter_one_day",
-        "--iterations",
-        "15",
-        "--warmup",
-        "1",
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = common::run(
+        data,
+        &[
+            "--queries",
+            queries.to_str().unwrap(),
+            "--query",
+            "agg_status_codes",
+            "--query",
+            "filter_one_day",
+            "--iterations",
+            "15",
+            "--warmup",
+            "1",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
     assert!(o.status.success(), "{}", text(&o.stderr));
 }
 
 #[test]
 fn compare_reports_answers_plans_and_refuses_bad_input() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
     let tmp = tempfile::tempdir().unwrap();
     let data = generate(&tmp.path().join("data"), 200_000, 2, 50_000);
     let (a, b) = (tmp.path().join("a.json"), tmp.path().join("b.json"));

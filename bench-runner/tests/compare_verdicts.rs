@@ -71,6 +71,7 @@ fn compare_with(
 
 #[test]
 fn compare_calls_slower_faster_and_unchanged_files_what_they_are() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
     let tmp = tempfile::tempdir().unwrap();
     let base_run = timed(&fixture(), 1.0);
     let n = base_run.engines[0].queries.len();
@@ -124,6 +125,7 @@ fn compare_calls_slower_faster_and_unchanged_files_what_they_are() {
 
 #[test]
 fn compare_refuses_other_engines_datasets_and_workloads_in_one_line() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
     let tmp = tempfile::tempdir().unwrap();
     let base_run = fixture();
     let base = write(tmp.path(), "base.json", &base_run);
@@ -156,9 +158,14 @@ fn compare_refuses_other_engines_datasets_and_workloads_in_one_line() {
 
 #[test]
 fn an_ordered_digest_in_new_only_is_no_answer_change_but_another_order_is() {
-    // BASE written by a build before the in-order digest existed; NEW records it.
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
+    // BASE as a build before the in-order digest existed wrote it; NEW records it.
     let tmp = tempfile::tempdir().unwrap();
-    let base = write(tmp.path(), "base.json", &fixture());
+    let mut old = fixture();
+    for q in &mut old.engines[0].queries {
+        q.answer.as_mut().unwrap().ordered = None;
+    }
+    let base = write(tmp.path(), "base.json", &old);
     let mut new_run = fixture();
     for q in &mut new_run.engines[0].queries {
         q.answer.as_mut().unwrap().ordered = Some("00000000000000aa".into());
@@ -187,6 +194,7 @@ fn an_ordered_digest_in_new_only_is_no_answer_change_but_another_order_is() {
 /// query of 10 ms is. With `--drift 0 --floor-ms 0` both are.
 #[test]
 fn plain_runs_are_judged_with_the_measured_drift_and_floor() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
     let tmp = tempfile::tempdir().unwrap();
     let base = write(tmp.path(), "base.json", &timed(&fixture(), 1.0));
     let slow = write(tmp.path(), "slow.json", &timed(&fixture(), 2.0));
@@ -236,6 +244,7 @@ fn plain_runs_are_judged_with_the_measured_drift_and_floor() {
 /// changed statement still is.
 #[test]
 fn comment_lines_are_no_workload_difference() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
     let tmp = tempfile::tempdir().unwrap();
     let base_run = timed(&fixture(), 1.0);
     let base = write(tmp.path(), "base.json", &base_run);

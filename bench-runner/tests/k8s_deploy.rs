@@ -17,7 +17,7 @@ use std::fs;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use common::{bin_dir, daemon, docker, repo, text, venv};
+use common::{DOCKER, bin_dir, daemon, docker, prerequisite, repo, text, venv};
 use serde_json::{Value, json};
 
 /// One scenario: its file, the calls log, and the settings directory deploy.sh keeps for its
@@ -51,6 +51,12 @@ impl Fake {
         repo().join(".bench").join(format!("k8s-{}", self.context))
     }
 
+    /// Where deploy/image.sh builds (the build context, the tag file, the archive), outside
+    /// the checkout.
+    fn image_dir(&self) -> PathBuf {
+        self.dir.path().join("image")
+    }
+
     fn deploy(&self, args: &[&str]) -> Output {
         let fixtures = repo().join("bench-runner/tests/fixtures/k8s");
         let real = which("kubectl").expect("kubectl (with kustomize) is needed to render");
@@ -59,8 +65,12 @@ impl Fake {
             fixtures.display(),
             std::env::var("PATH").unwrap_or_default()
         );
-        Command::new(deploy_sh())
-            .arg("k8s")
+        let mut cmd = Command::new(deploy_sh());
+        // A dry run writes nothing: it prints the default paths, which the scenarios expect.
+        if !args.contains(&"--dry-run") {
+            cmd.env("LOGBENCH_IMAGE_DIR", self.image_dir());
+        }
+        cmd.arg("k8s")
             .args(args)
             .env("PATH", path)
             .env("FAKE_KUBE", self.dir.path().join("scenario.json"))
@@ -91,6 +101,9 @@ impl Fake {
 impl Drop for Fake {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(self.state_dir());
+        // The kustomization deploy.sh writes beside the manifests (kustomize loads nothing
+        // from outside its own directory tree).
+        let _ = fs::remove_dir_all(repo().join("deploy/k8s/.generated").join(&self.context));
     }
 }
 
@@ -177,8 +190,8 @@ fn failed_saying(o: &Output, needles: &[&str]) {
 /// deploy.sh exits 1 saying so. `down` forgets the settings.
 #[test]
 fn up_settings_reach_bench_and_a_failed_bench_job_still_yields_its_result() {
-    if !daemon() {
-        eprintln!("k8s_deploy: no Docker daemon answers (docker info): up's image build not run");
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
+    if !prerequisite("k8s_deploy", DOCKER, daemon()) {
         return;
     }
     let result = repo().join("bench-runner/tests/fixtures/report/df-ballista-200k.json");
@@ -216,7 +229,7 @@ fn up_settings_reach_bench_and_a_failed_bench_job_still_yields_its_result() {
         "--bin-dir",
         bins.to_str().unwrap(),
     ]);
-    let tag = fs::read_to_string(repo().join(".bench/image/tag")).unwrap_or_default();
+    let tag = fs::read_to_string(f.image_dir().join("tag")).unwrap_or_default();
     let tag = tag.trim().to_string();
     let cleanup = |t: &str| {
         if !t.is_empty() {
@@ -239,11 +252,14 @@ fn up_settings_reach_bench_and_a_failed_bench_job_still_yields_its_result() {
     // The context is not called kind-*: the node's providerID says kind, cluster "lb".
     let calls = f.calls();
     assert!(
-        calls.contains("kind load image-archive .bench/image/image.tar --name lb"),
+        calls.contains(&format!(
+            "kind load image-archive {} --name lb",
+            f.image_dir().join("image.tar").display()
+        )),
         "kind load from an archive: {calls}"
     );
     assert!(
-        !repo().join(".bench/image/image.tar").exists(),
+        !f.image_dir().join("image.tar").exists(),
         "the archive is removed"
     );
     let cluster = f.applied().join("\n");
@@ -306,6 +322,7 @@ fn up_settings_reach_bench_and_a_failed_bench_job_still_yields_its_result() {
 /// the bench Job is never started.
 #[test]
 fn a_failed_init_container_is_named_with_its_logs_and_stops_the_run() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
     let f = Fake::new(
         "init",
         json!({
@@ -342,6 +359,7 @@ fn a_failed_init_container_is_named_with_its_logs_and_stops_the_run() {
 /// memory (exit 137, no result file) is reported with its exit code.
 #[test]
 fn pods_that_cannot_start_or_die_end_the_wait_with_the_reason() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
     let settings = "overlay=local\nimage=logbench:t2\nexecutors=2\nrows=1000000\nfiles=1\niterations=1\nscale=1\nstorage_class=\nbase=local\n";
     let pull = pod(
         "logbench-data-gen-a1",
@@ -415,6 +433,7 @@ fn pods_that_cannot_start_or_die_end_the_wait_with_the_reason() {
 /// and refuses, before building anything, a cluster it cannot run on (dry runs).
 #[test]
 fn up_loads_the_image_as_each_cluster_needs_and_refuses_what_cannot_work() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
     let sc = json!([{"name": "standard", "default": true}]);
     let bins = bin_dir();
     let up = |name: &str, nodes: Value, classes: &Value, extra: &[&str]| {
@@ -526,4 +545,41 @@ fn up_loads_the_image_as_each_cluster_needs_and_refuses_what_cannot_work() {
         "refused before building: {}",
         show(&o)
     );
+}
+
+/// deploy.sh reads `--rows` as data-gen reads it (`logbench_common::cli::parse_count`): the
+/// same number for every count both accept, and a one-line refusal (exit 2) for what data-gen
+/// refuses, never a shell error.
+#[test]
+fn deploy_sh_reads_counts_as_data_gen_does() {
+    for given in ["20M", "1_000_000", "007", "5k", "2G", "300000"] {
+        let o = Command::new(deploy_sh())
+            .args(["--dry-run", "--rows", given])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{given}: {}", show(&o));
+        let want = logbench_common::cli::parse_count(given).unwrap();
+        assert!(
+            text(&o.stdout).contains(&format!("data-gen --out data/logs-{want} --rows {want} ")),
+            "{given}: {}",
+            show(&o)
+        );
+    }
+    for given in ["1.5M", "M", "-3", "20X", "99999999999G", "", "0"] {
+        let o = Command::new(deploy_sh())
+            .args(["--dry-run", "--rows", given])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{given}: {}", show(&o));
+        let err = text(&o.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "{given}: {err}");
+        assert!(
+            err.contains("--rows needs a whole number"),
+            "{given}: {err}"
+        );
+        assert!(
+            logbench_common::cli::parse_count(given).is_err() || given == "0",
+            "{given}"
+        );
+    }
 }

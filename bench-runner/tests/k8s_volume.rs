@@ -18,7 +18,7 @@ use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use common::{bin_dir, daemon, docker, docker_ok, repo, text};
+use common::{DOCKER, bin_dir, daemon, docker, docker_ok, prerequisite, repo, text};
 
 /// The image, removed when dropped.
 struct Image(String);
@@ -71,13 +71,15 @@ const DATA_GEN: &[&str] = &[
 
 #[test]
 fn uid_65532_writes_a_provisioned_volume_but_not_a_kubelet_made_hostpath_directory() {
-    if !daemon() {
-        eprintln!("k8s_volume: no Docker daemon answers (docker info): not run");
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
+    if !prerequisite("k8s_volume", DOCKER, daemon()) {
         return;
     }
     let image = Image(format!("lbtest{}-vol:dev", std::process::id()));
+    let work = tempfile::tempdir().unwrap();
     let o = std::process::Command::new(repo().join("deploy/image.sh"))
         .args(["--tag", &image.0, "--bin-dir", bin_dir().to_str().unwrap()])
+        .env("LOGBENCH_IMAGE_DIR", work.path())
         .output()
         .unwrap();
     assert!(

@@ -1,7 +1,7 @@
 //! A dataset in an S3-compatible object store: `bench-runner upload`, then `run --data s3://…`
 //! on DataFusion and on a real Ballista cluster whose scheduler and executors (separate
 //! processes) read the bucket themselves. The store is moto's S3 server on 127.0.0.1, from the
-//! project's pinned Python tools (`scripts/pytools.sh`, into `$LOGBENCH_VENV` or
+//! project's pinned Python tools (`scripts/ci/pytools.sh`, into `$LOGBENCH_VENV` or
 //! `<target>/venv`); it is stopped by PID when the test ends, pass or fail.
 
 use std::io::{Read, Write};
@@ -27,34 +27,42 @@ struct S3Server {
 
 impl S3Server {
     fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(venv().join("bin/moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let server = S3Server {
-            child,
-            port,
-            streams: Default::default(),
-        };
-        // Ready when it answers S3's ListBuckets.
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(status) = server.request("GET", "/") {
-                assert_eq!(status, 200, "moto answered ListBuckets with {status}");
-                break;
+        // The port is found by binding and releasing it, so another process may take it before
+        // moto binds it: moto then exits, and it is started again on another port.
+        for _attempt in 0..3 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let child = Command::new(venv().join("bin/moto_server"))
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let mut server = S3Server {
+                child,
+                port,
+                streams: Default::default(),
+            };
+            // Ready when it answers S3's ListBuckets.
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                if let Ok(status) = server.request("GET", "/") {
+                    assert_eq!(status, 200, "moto answered ListBuckets with {status}");
+                    return server;
+                }
+                if let Some(exit) = server.child.try_wait().unwrap() {
+                    eprintln!("moto_server exited ({exit}) before answering on port {port}");
+                    break;
+                }
+                assert!(Instant::now() < deadline, "moto_server not up in 60 s");
+                std::thread::sleep(Duration::from_millis(100));
             }
-            assert!(Instant::now() < deadline, "moto_server not up in 60 s");
-            std::thread::sleep(Duration::from_millis(100));
         }
-        server
+        panic!("moto_server exited before answering, three times on three ports");
     }
 
     /// One unsigned HTTP/1.1 request (moto accepts them); the status code.
@@ -133,6 +141,7 @@ fn answers(r: &RunResult, engine: usize) -> Vec<(String, String)> {
 
 #[test]
 fn a_dataset_in_an_s3_bucket_gives_the_answers_of_the_same_files_on_disk() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
     let s3 = S3Server::start();
     assert_eq!(s3.request("PUT", "/logbench").unwrap(), 200, "CreateBucket");
     let tmp = tempfile::tempdir().unwrap();
@@ -275,6 +284,7 @@ fn a_dataset_in_an_s3_bucket_gives_the_answers_of_the_same_files_on_disk() {
 
 #[test]
 fn a_prefix_without_a_dataset_or_a_bad_url_is_a_one_line_error() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
     let s3 = S3Server::start();
     assert_eq!(s3.request("PUT", "/empty").unwrap(), 200, "CreateBucket");
     let queries = workload();
@@ -381,6 +391,7 @@ impl S3Server {
 
 #[test]
 fn an_interrupted_upload_never_looks_like_a_dataset_and_a_second_one_completes_it() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
     let s3 = S3Server::start();
     assert_eq!(s3.request("PUT", "/logbench").unwrap(), 200, "CreateBucket");
     let tmp = tempfile::tempdir().unwrap();

@@ -1,6 +1,6 @@
 //! An independent answer oracle. Both engines run DataFusion's operators, so their agreeing
-//! proves little on its own: DuckDB (pinned in scripts/requirements.txt, run by
-//! scripts/oracle.py) runs the shipped workload on the same Parquet files, and every answer of
+//! proves little on its own: DuckDB (pinned in scripts/ci/requirements.txt, run by
+//! scripts/tools/oracle.py) runs the shipped workload on the same Parquet files, and every answer of
 //! DataFusion and of a real Ballista cluster must match it value by value, in order where the
 //! query fixes the order. Planted wrong answers, made by running altered SQL for real, must be
 //! caught.
@@ -11,12 +11,12 @@ use std::process::{Command, Output, Stdio};
 use bench_runner::results::{RunResult, Status};
 
 mod common;
-use common::{bench_runner, generate, ok, text, venv, workload};
+use common::{generate, ok, text, venv, workload};
 
 /// Runs the oracle on `queries` against each answers directory; returns its output and verdicts.
 fn oracle(data: &Path, queries: &Path, answers: &[PathBuf], json: &Path) -> (Output, Vec<Verdict>) {
     let mut cmd = Command::new(venv().join("bin/python"));
-    cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/oracle.py"))
+    cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/tools/oracle.py"))
         .arg("--data")
         .arg(data)
         .arg("--queries")
@@ -45,32 +45,33 @@ struct Verdict {
 }
 
 fn run(data: &Path, queries: &Path, engines: &str, answers: &Path, out: &Path) -> RunResult {
-    let o = bench_runner(&[
-        "run",
-        "--engine",
-        engines,
-        "--executors",
-        "2",
-        "--data",
-        data.to_str().unwrap(),
-        "--queries",
-        queries.to_str().unwrap(),
-        "--iterations",
-        "2",
-        "--warmup",
-        "0",
-        "--quiet",
-        "--save-answers",
-        answers.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = common::run(
+        data,
+        &[
+            "--engine",
+            engines,
+            "--executors",
+            "2",
+            "--queries",
+            queries.to_str().unwrap(),
+            "--iterations",
+            "2",
+            "--warmup",
+            "0",
+            "--quiet",
+            "--save-answers",
+            answers.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
     ok(&o);
     RunResult::read(out).unwrap()
 }
 
 #[test]
 fn duckdb_gives_every_answer_of_both_engines_value_by_value_and_in_order() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
     let tmp = tempfile::tempdir().unwrap();
     let data = generate(&tmp.path().join("data"), 300_000, 4, 50_000);
     let answers = tmp.path().join("answers");
@@ -94,6 +95,21 @@ fn duckdb_gives_every_answer_of_both_engines_value_by_value_and_in_order() {
             .find(|x| x.name == q.name)
             .unwrap();
         let (a, b) = (q.answer.as_ref().unwrap(), other.answer.as_ref().unwrap());
+        // No ORDER BY of the shipped workload leaves ties at this size: had one, its runs
+        // could disagree on the order, the in-order digest would be dropped on both engines,
+        // and the equality below would hold with nothing compared.
+        assert!(
+            q.order_not_checked.is_none() && other.order_not_checked.is_none(),
+            "{}: order not checked on {} ({:?} / {:?})",
+            q.name,
+            if q.order_not_checked.is_some() {
+                "datafusion"
+            } else {
+                "ballista"
+            },
+            q.order_not_checked,
+            other.order_not_checked
+        );
         assert_eq!(a.ordered, b.ordered, "{}", q.name);
         if a.ordered.is_some() {
             ordered_here.push(q.name.clone());
@@ -128,7 +144,7 @@ fn duckdb_gives_every_answer_of_both_engines_value_by_value_and_in_order() {
     ordered_here.sort();
     assert_eq!(ordered_here, ordered_there);
     assert!(ordered_here.iter().any(|q| q == "sort_large"));
-    // The one known divergence (scripts/oracle.py's KNOWN): DataFusion's percentile_cont
+    // The one known divergence (scripts/tools/oracle.py's KNOWN): DataFusion's percentile_cont
     // truncates its interpolation weight (apache/datafusion#25266), on both engines. It must
     // still be there: when upstream fixes it, this fails and the allowance goes.
     for v in &verdicts {
@@ -143,6 +159,7 @@ fn duckdb_gives_every_answer_of_both_engines_value_by_value_and_in_order() {
 
 #[test]
 fn answers_in_the_wrong_order_or_a_little_off_are_caught() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
     let tmp = tempfile::tempdir().unwrap();
     let data = generate(&tmp.path().join("data"), 100_000, 2, 25_000);
     // The two shipped queries as they are, for the oracle ...

@@ -22,24 +22,25 @@ fn dataset() -> &'static Path {
 
 #[test]
 fn the_whole_workload_runs_and_the_result_round_trips() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("r.json");
     let answers = tmp.path().join("answers");
-    let o = bench_runner(&[
-        "run",
-        "--data",
-        dataset().to_str().unwrap(),
-        "--queries",
-        workload().to_str().unwrap(),
-        "--iterations",
-        "3",
-        "--warmup",
-        "1",
-        "--out",
-        out.to_str().unwrap(),
-        "--save-answers",
-        answers.to_str().unwrap(),
-    ]);
+    let o = common::run(
+        dataset(),
+        &[
+            "--queries",
+            workload().to_str().unwrap(),
+            "--iterations",
+            "3",
+            "--warmup",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+            "--save-answers",
+            answers.to_str().unwrap(),
+        ],
+    );
     assert!(
         o.status.success(),
         "stderr: {}\nstdout: {}",
@@ -139,6 +140,7 @@ fn the_whole_workload_runs_and_the_result_round_trips() {
 
 #[test]
 fn a_broken_query_is_recorded_and_the_others_still_run() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
     let tmp = tempfile::tempdir().unwrap();
     let qdir = tmp.path().join("q");
     std::fs::create_dir(&qdir).unwrap();
@@ -154,21 +156,21 @@ fn a_broken_query_is_recorded_and_the_others_still_run() {
     )
     .unwrap();
     let out = tmp.path().join("r.json");
-    let o = bench_runner(&[
-        "run",
-        "--data",
-        dataset().to_str().unwrap(),
-        "--queries",
-        qdir.to_str().unwrap(),
-        "--iterations",
-        "2",
-        "--warmup",
-        "0",
-        "--timeout",
-        "2",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = common::run(
+        dataset(),
+        &[
+            "--queries",
+            qdir.to_str().unwrap(),
+            "--iterations",
+            "2",
+            "--warmup",
+            "0",
+            "--timeout",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
     assert_eq!(
         o.status.code(),
         Some(1),
@@ -197,7 +199,7 @@ fn a_broken_query_is_recorded_and_the_others_still_run() {
         (q[1].name.as_str(), q[1].category.as_str(), q[1].status),
         ("b_plain", "custom", Status::Ok)
     );
-    assert_eq!(q[2].status, Status::Failed);
+    assert_eq!(q[2].status, Status::TimedOut);
     assert!(
         q[2].error.as_ref().unwrap().contains("timed out"),
         "{:?}",
@@ -207,16 +209,11 @@ fn a_broken_query_is_recorded_and_the_others_still_run() {
 
 #[test]
 fn a_dataset_that_does_not_match_its_manifest_is_refused() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
     let tmp = tempfile::tempdir().unwrap();
     let copy = copy_dataset(&tmp.path().join("logs"));
     std::fs::remove_file(copy.join("part-00002.parquet")).unwrap();
-    let o = bench_runner(&[
-        "run",
-        "--data",
-        copy.to_str().unwrap(),
-        "--queries",
-        workload().to_str().unwrap(),
-    ]);
+    let o = common::run(&copy, &["--queries", workload().to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     let err = text(&o.stderr);
     assert!(
@@ -227,7 +224,7 @@ fn a_dataset_that_does_not_match_its_manifest_is_refused() {
 
     let empty = tmp.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
-    let o = bench_runner(&["run", "--data", empty.to_str().unwrap()]);
+    let o = common::run(&empty, &[]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         text(&o.stderr).contains("no manifest.json"),
@@ -238,28 +235,29 @@ fn a_dataset_that_does_not_match_its_manifest_is_refused() {
 
 #[test]
 fn settings_are_applied_recorded_and_checked() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("r.json");
-    let o = bench_runner(&[
-        "run",
-        "--data",
-        dataset().to_str().unwrap(),
-        "--queries",
-        workload().to_str().unwrap(),
-        "--query",
-        "agg_status_codes",
-        "--iterations",
-        "2",
-        "--warmup",
-        "0",
-        "--set",
-        "datafusion.execution.target_partitions=3",
-        "--set",
-        "datafusion.execution.batch_size=4096",
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let o = common::run(
+        dataset(),
+        &[
+            "--queries",
+            workload().to_str().unwrap(),
+            "--query",
+            "agg_status_codes",
+            "--iterations",
+            "2",
+            "--warmup",
+            "0",
+            "--set",
+            "datafusion.execution.target_partitions=3",
+            "--set",
+            "datafusion.execution.batch_size=4096",
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ],
+    );
     assert!(o.status.success(), "{}", text(&o.stderr));
     let r = RunResult::read(&out).unwrap();
     let e = &r.engines[0].engine;
@@ -289,15 +287,10 @@ fn settings_are_applied_recorded_and_checked() {
         ),
     ] {
         let refused = tmp.path().join("refused.json");
-        let o = bench_runner(&[
-            "run",
-            "--data",
-            dataset().to_str().unwrap(),
-            "--set",
-            setting,
-            "--out",
-            refused.to_str().unwrap(),
-        ]);
+        let o = common::run(
+            dataset(),
+            &["--set", setting, "--out", refused.to_str().unwrap()],
+        );
         let err = text(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{setting}: {err}");
         assert_eq!(err.lines().count(), 1, "{setting}: {err}");
@@ -318,6 +311,7 @@ fn copy_dataset(dir: &Path) -> PathBuf {
 
 #[test]
 fn verify_digests_refuses_a_file_changed_in_place() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
     let tmp = tempfile::tempdir().unwrap();
     let copy = copy_dataset(&tmp.path().join("logs"));
     // One byte changed inside a part file: same name, same size, so only the digest tells.
@@ -327,16 +321,16 @@ fn verify_digests_refuses_a_file_changed_in_place() {
     bytes[mid] ^= 0x01;
     std::fs::write(&part, &bytes).unwrap();
     let out = tmp.path().join("r.json");
-    let o = bench_runner(&[
-        "run",
-        "--data",
-        copy.to_str().unwrap(),
-        "--query",
-        "agg_status_codes",
-        "--verify-digests",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = common::run(
+        &copy,
+        &[
+            "--query",
+            "agg_status_codes",
+            "--verify-digests",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
     let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -349,6 +343,7 @@ fn verify_digests_refuses_a_file_changed_in_place() {
 
 #[test]
 fn a_memory_limit_is_recorded_and_binds_the_pool() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
     let tmp = tempfile::tempdir().unwrap();
     let run = |name: &str, limit: Option<&str>| -> RunResult {
         let out = tmp.path().join(name);
@@ -381,6 +376,8 @@ fn a_memory_limit_is_recorded_and_binds_the_pool() {
     let q = &free.engines[0].queries[0];
     assert_eq!(q.status, Status::Ok);
     let unbounded_peak = q.resources.peak_memory_pool_bytes.unwrap();
+    // A meter that reads nothing would make every check below pass.
+    assert!(unbounded_peak > 0, "the pool's peak was measured");
     assert_eq!(free.engines[0].engine.memory_limit, None);
 
     // A quarter of what the query reserved unbounded: recorded, and never exceeded.
@@ -399,7 +396,15 @@ fn a_memory_limit_is_recorded_and_binds_the_pool() {
             let e = q.error.as_deref().unwrap_or_default();
             assert!(e.contains("Resources exhausted"), "{e}");
         }
+        Status::TimedOut => panic!("{:?}", q.error),
     }
+
+    // Far below the measured peak (1 KiB, not even room to spill): the pool refuses.
+    let starved = run("starved.json", Some("1024"));
+    let q = &starved.engines[0].queries[0];
+    assert_eq!(q.status, Status::Failed, "a 1 KiB pool fails the query");
+    let e = q.error.as_deref().unwrap_or_default();
+    assert!(e.contains("Resources exhausted"), "{e}");
 }
 
 /// `run` with `args` on two quick queries into `out`, expected to pass.
@@ -426,6 +431,7 @@ fn run_quick(out: &Path, args: &[&str]) -> RunResult {
 
 #[test]
 fn adaptive_sampling_stops_where_its_rule_says() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
     let tmp = tempfile::tempdir().unwrap();
     // Any precision is reached at the first 95 % interval, which takes six runs.
     let r = run_quick(&tmp.path().join("wide.json"), &["--precision", "1000"]);
@@ -538,6 +544,7 @@ fn adaptive_sampling_stops_where_its_rule_says() {
 
 #[test]
 fn a_run_that_fails_halfway_keeps_the_queries_it_measured() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("r.json");
     // DataFusion runs, then the Ballista scheduler is not there: a usage error, and the file
@@ -545,23 +552,23 @@ fn a_run_that_fails_halfway_keeps_the_queries_it_measured() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = closed.local_addr().unwrap().to_string();
     drop(closed);
-    let o = bench_runner(&[
-        "run",
-        "--data",
-        dataset().to_str().unwrap(),
-        "--engine",
-        "datafusion,ballista",
-        "--scheduler",
-        &addr,
-        "--query",
-        "filter_one_day",
-        "--query",
-        "agg_status_codes",
-        "--iterations",
-        "2",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = common::run(
+        dataset(),
+        &[
+            "--engine",
+            "datafusion,ballista",
+            "--scheduler",
+            &addr,
+            "--query",
+            "filter_one_day",
+            "--query",
+            "agg_status_codes",
+            "--iterations",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
     let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(
@@ -594,6 +601,7 @@ fn a_run_that_fails_halfway_keeps_the_queries_it_measured() {
 
 #[test]
 fn a_run_killed_halfway_keeps_the_queries_it_measured() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("r.json");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bench-runner"))

@@ -50,37 +50,46 @@ fn bad_flags_are_one_line_and_exit_2() {
 
 #[test]
 fn a_scheduler_answers_its_health_probe_on_the_port_it_was_given() {
-    // A port the kernel just handed out, released for the scheduler to bind.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap()
-        .port();
     let events = tempfile::tempdir().unwrap();
-    let child = Command::new(SCHEDULER)
-        .args(["--bind-host", "127.0.0.1", "--bind-port", &port.to_string()])
-        .arg("--event-log-dir")
-        .arg(events.path())
-        .args(["--log-level", "warn"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut child = Killed(child);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let line = loop {
-        if let Some(l) = status_line(port, "/healthz") {
-            break l;
+    // A port the kernel just handed out, released for the scheduler to bind. Another process
+    // may take it first: the scheduler then exits, and it is started again on another port.
+    let mut attempt = 0;
+    let (port, _child, line) = loop {
+        attempt += 1;
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let child = Command::new(SCHEDULER)
+            .args(["--bind-host", "127.0.0.1", "--bind-port", &port.to_string()])
+            .arg("--event-log-dir")
+            .arg(events.path())
+            .args(["--log-level", "warn"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut child = Killed(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let line = loop {
+            if let Some(l) = status_line(port, "/healthz") {
+                break Some(l);
+            }
+            if child.0.try_wait().unwrap().is_some() {
+                break None;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no answer on port {port} in 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        match line {
+            Some(l) => break (port, child, l),
+            None if attempt < 3 => eprintln!("the scheduler exited before answering on {port}"),
+            None => panic!("the scheduler exited before answering, on three ports"),
         }
-        assert!(
-            child.0.try_wait().unwrap().is_none(),
-            "the scheduler exited before answering"
-        );
-        assert!(
-            Instant::now() < deadline,
-            "no answer on port {port} in 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
     };
     assert!(line.contains(" 200"), "{line}");
     assert!(

@@ -30,3 +30,37 @@ pub fn one_line(text: &str) -> &str {
     let line = text.lines().next().unwrap_or("invalid arguments");
     line.trim_start_matches("error: ")
 }
+
+/// A count as the command lines take it (`--rows`, `--files`): digits with optional `_`
+/// separators and an optional k/M/G suffix (`1_000_000`, `20M`, `5k`). The one parser of such
+/// counts: data-gen's and the gate's flags use it.
+pub fn parse_count(s: &str) -> Result<u64, String> {
+    let t = s.trim().replace('_', "");
+    let (digits, mult) = match t.chars().last() {
+        Some('k' | 'K') => (&t[..t.len() - 1], 1_000),
+        Some('m' | 'M') => (&t[..t.len() - 1], 1_000_000),
+        Some('g' | 'G') => (&t[..t.len() - 1], 1_000_000_000),
+        _ => (t.as_str(), 1),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| format!("'{s}' is not a whole number (e.g. 1000000, 20M)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_take_separators_and_suffixes_and_refuse_the_rest() {
+        assert_eq!(parse_count("1_000_000"), Ok(1_000_000));
+        assert_eq!(parse_count("20M"), Ok(20_000_000));
+        assert_eq!(parse_count("5k"), Ok(5_000));
+        assert_eq!(parse_count("2G"), Ok(2_000_000_000));
+        for bad in ["", "M", "1.5M", "-3", "20X", "99999999999G"] {
+            assert!(parse_count(bad).is_err(), "{bad}");
+        }
+    }
+}

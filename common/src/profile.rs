@@ -30,12 +30,7 @@ pub const CPU_HEADER: &str = "x-profile-cpu-us";
 
 /// CPU time this process has used so far, user and system, all threads (`getrusage`).
 pub fn process_cpu() -> Duration {
-    use nix::sys::resource::{UsageWho, getrusage};
-    let Ok(u) = getrusage(UsageWho::RUSAGE_SELF) else {
-        return Duration::ZERO;
-    };
-    let us = |t: nix::sys::time::TimeVal| t.tv_sec() as u64 * 1_000_000 + t.tv_usec() as u64;
-    Duration::from_micros(us(u.user_time()) + us(u.system_time()))
+    crate::process::cpu_time()
 }
 
 /// Starts sampling this process at `frequency_hz`.
@@ -122,7 +117,7 @@ pub struct Profile {
     /// How long sampling ran.
     pub wall: Duration,
     /// CPU time the process used while sampling ran, all threads: `samples / cpu` is the rate
-    /// reached, which the kernel's tick can hold below `frequency_hz` (see README).
+    /// reached, which the kernel's tick can hold below `frequency_hz` (docs/methodology.md, "CPU profiles").
     pub cpu: Duration,
     /// Folded stack (`thread;root;…;leaf`) → samples.
     pub stacks: BTreeMap<String, u64>,

@@ -1,6 +1,6 @@
 //! Parquet settings: compression, row groups, and an encoding chosen per column.
 //!
-//! Encoding choices dominate write speed (see the README's measurements): dictionary encoding is
+//! Encoding choices dominate write speed (docs/data.md's measurements): dictionary encoding is
 //! kept for the low-cardinality columns where it shrinks data, and switched off for random
 //! numerics where it only burns time building a dictionary that overflows; the monotonic
 //! timestamp uses delta encoding, which turns it into a few bits per row.
@@ -72,7 +72,7 @@ pub struct ParquetSettings {
     pub columns: Vec<ColumnEncoding>,
 }
 
-/// Row groups of 1,048,576 rows: see the README for the measurement behind the choice.
+/// Row groups of 1,048,576 rows: see docs/data.md for the measurement behind the choice.
 pub const DEFAULT_ROW_GROUP_ROWS: u64 = 1 << 20;
 pub const DEFAULT_BATCH_ROWS: usize = 8192;
 const DATA_PAGE_SIZE: usize = 1 << 20;
@@ -91,7 +91,7 @@ enum Stats {
 
 /// Per column: (name, dictionary?, encoding when not dictionary, statistics).
 ///
-/// Measured per column with zstd (README): DELTA_BINARY_PACKED encodes the random integers
+/// Measured per column with zstd (docs/data.md): DELTA_BINARY_PACKED encodes the random integers
 /// about 3x faster than PLAIN at the same size; doubles stay PLAIN (byte-stream-split was
 /// faster but nearly twice the size).
 fn column_plan() -> [(&'static str, bool, Encoding, Stats); 8] {

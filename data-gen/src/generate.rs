@@ -56,6 +56,51 @@ impl Request {
     }
 }
 
+/// The dataset in `req.out` when it is the one `req` asks for (rows, files, seed, codec,
+/// row-group size, data version, and files that match the manifest), or why not. The one
+/// rule for reusing a dataset: `data-gen --reuse` and the gate both apply it.
+pub fn reusable(req: &Request) -> std::result::Result<Manifest, String> {
+    if !req.out.join(MANIFEST_FILE).is_file() {
+        return Err("no dataset there yet".into());
+    }
+    let m = Manifest::read(&req.out).map_err(|e| e.to_string())?;
+    let differs = |what: &str, have: String, want: String| {
+        Err(format!("the dataset there has {what} {have}, not {want}"))
+    };
+    if m.rows != req.rows {
+        return differs("rows", m.rows.to_string(), req.rows.to_string());
+    }
+    if m.file_count as u64 != req.files {
+        return differs("files", m.file_count.to_string(), req.files.to_string());
+    }
+    if m.seed != req.seed {
+        return differs("seed", m.seed.to_string(), req.seed.to_string());
+    }
+    if m.parquet.compression != req.compression {
+        return differs(
+            "codec",
+            format!("{:?}", m.parquet.compression),
+            format!("{:?}", req.compression),
+        );
+    }
+    if m.parquet.row_group_rows != req.row_group_rows {
+        return differs(
+            "row groups of",
+            m.parquet.row_group_rows.to_string(),
+            req.row_group_rows.to_string(),
+        );
+    }
+    if m.generator.data_version != crate::manifest::DATA_VERSION {
+        return differs(
+            "data version",
+            m.generator.data_version.to_string(),
+            crate::manifest::DATA_VERSION.to_string(),
+        );
+    }
+    m.verify(&req.out, false).map_err(|e| e.to_string())?;
+    Ok(m)
+}
+
 /// What a finished run reports.
 #[derive(Debug, Clone)]
 pub struct Summary {

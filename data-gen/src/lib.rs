@@ -27,6 +27,6 @@ pub mod traffic;
 pub use batch::BatchGenerator;
 pub use encoding::{Codec, ParquetSettings};
 pub use error::{Error, Result};
-pub use generate::{DEFAULT_SEED, Request, Summary, generate, generate_single_file};
+pub use generate::{DEFAULT_SEED, Request, Summary, generate, generate_single_file, reusable};
 pub use layout::Layout;
 pub use manifest::Manifest;

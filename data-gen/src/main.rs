@@ -15,10 +15,10 @@ use logbench_common::bytes::human_bytes;
 #[command(name = "data-gen", version)]
 struct Cli {
     /// Total rows (accepts 1_000_000, 20M, 5k).
-    #[arg(long, default_value = "200000000", value_parser = parse_count)]
+    #[arg(long, default_value = "200000000", value_parser = logbench_common::cli::parse_count)]
     rows: u64,
     /// Number of Parquet files; rows are split as evenly as possible.
-    #[arg(long, default_value_t = 40, value_parser = parse_count)]
+    #[arg(long, default_value_t = 40, value_parser = logbench_common::cli::parse_count)]
     files: u64,
     /// Output directory: DIR/part-00000.parquet … and DIR/manifest.json.
     #[arg(long)]
@@ -32,7 +32,7 @@ struct Cli {
     #[arg(long, value_enum, default_value_t = Codec::Zstd)]
     compression: Codec,
     /// Rows per Parquet row group.
-    #[arg(long, default_value_t = DEFAULT_ROW_GROUP_ROWS, value_parser = parse_count)]
+    #[arg(long, default_value_t = DEFAULT_ROW_GROUP_ROWS, value_parser = logbench_common::cli::parse_count)]
     row_group_rows: u64,
     /// Replace a dataset already in --out.
     #[arg(long)]
@@ -51,22 +51,6 @@ struct Cli {
     quiet: bool,
 }
 
-/// A row count: digits with optional `_` separators and an optional k/M/G suffix.
-fn parse_count(s: &str) -> Result<u64, String> {
-    let t = s.trim().replace('_', "");
-    let (digits, mult) = match t.chars().last() {
-        Some('k' | 'K') => (&t[..t.len() - 1], 1_000),
-        Some('m' | 'M') => (&t[..t.len() - 1], 1_000_000),
-        Some('g' | 'G') => (&t[..t.len() - 1], 1_000_000_000),
-        _ => (t.as_str(), 1),
-    };
-    digits
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(mult))
-        .ok_or_else(|| format!("'{s}' is not a whole number (e.g. 1000000, 20M)"))
-}
-
 fn main() -> ExitCode {
     let cli: Cli = match logbench_common::cli::parse_args("data-gen") {
         Ok(cli) => cli,
@@ -81,7 +65,7 @@ fn main() -> ExitCode {
     req.row_group_rows = cli.row_group_rows;
     req.force = cli.force;
     if cli.reuse {
-        match reusable(&req) {
+        match data_gen::reusable(&req) {
             Ok(m) => {
                 if !cli.quiet {
                     println!(
@@ -164,62 +148,13 @@ fn main() -> ExitCode {
                     rate / 1e6,
                     rate / 1e6 / req.threads as f64,
                     req.threads,
-                    human_bytes(peak_rss_bytes())
+                    human_bytes(logbench_common::process::peak_rss_bytes().unwrap_or(0))
                 );
             }
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e),
     }
-}
-
-/// Peak resident set size of this process so far.
-/// The dataset in `req.out` when it is the one `req` asks for, or why not.
-fn reusable(req: &Request) -> Result<data_gen::Manifest, String> {
-    if !req.out.join(data_gen::manifest::MANIFEST_FILE).is_file() {
-        return Err("no dataset there yet".into());
-    }
-    let m = data_gen::Manifest::read(&req.out).map_err(|e| e.to_string())?;
-    let differs = |what: &str, have: String, want: String| {
-        Err(format!("the dataset there has {what} {have}, not {want}"))
-    };
-    if m.rows != req.rows {
-        return differs("rows", m.rows.to_string(), req.rows.to_string());
-    }
-    if m.file_count as u64 != req.files {
-        return differs("files", m.file_count.to_string(), req.files.to_string());
-    }
-    if m.seed != req.seed {
-        return differs("seed", m.seed.to_string(), req.seed.to_string());
-    }
-    if m.parquet.compression != req.compression {
-        return differs(
-            "codec",
-            format!("{:?}", m.parquet.compression),
-            format!("{:?}", req.compression),
-        );
-    }
-    if m.parquet.row_group_rows != req.row_group_rows {
-        return differs(
-            "row groups of",
-            m.parquet.row_group_rows.to_string(),
-            req.row_group_rows.to_string(),
-        );
-    }
-    if m.generator.data_version != data_gen::manifest::DATA_VERSION {
-        return differs(
-            "data version",
-            m.generator.data_version.to_string(),
-            data_gen::manifest::DATA_VERSION.to_string(),
-        );
-    }
-    m.verify(&req.out, false).map_err(|e| e.to_string())?;
-    Ok(m)
-}
-
-fn peak_rss_bytes() -> u64 {
-    use nix::sys::resource::{UsageWho, getrusage};
-    getrusage(UsageWho::RUSAGE_SELF).map_or(0, |ru| ru.max_rss() as u64 * 1024) // KiB on Linux
 }
 
 fn fail(e: &data_gen::Error) -> ExitCode {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+pub use crate::results::engine::StageSpan;
 
 #[derive(Debug, Deserialize)]
 struct Record {
@@ -39,18 +40,6 @@ pub struct TaskRun {
     pub launch_ms: u64,
     pub start_ms: u64,
     pub end_ms: u64,
-}
-
-/// Where one stage ran and when, relative to the job's first task launch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StageSpan {
-    pub stage_id: u32,
-    pub tasks: u64,
-    pub failed_tasks: u64,
-    pub start_ms: u64,
-    pub end_ms: u64,
-    /// Successful tasks per executor id.
-    pub tasks_per_executor: BTreeMap<String, u64>,
 }
 
 /// The file a finished job's log is renamed to.

@@ -136,7 +136,8 @@ impl ClusterState {
     }
 }
 
-fn now_ms() -> u64 {
+/// Milliseconds since the Unix epoch, as the scheduler's REST API gives times.
+pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
@@ -308,8 +309,28 @@ pub async fn wait_registered(
 }
 
 /// Starts a scheduler and `spec.executors` executors, waits until all are registered, writes
-/// the state file. On any failure everything started so far is stopped again.
+/// the state file. On any failure everything started so far is stopped again. The ports are
+/// ones the kernel just handed out and released for the programs to bind: another process can
+/// take one in between, so a start that failed because an address was in use is tried again
+/// on new ports (three tries).
 pub async fn up(
+    spec: ClusterSpec,
+    die_with_parent: bool,
+    timeout: Duration,
+) -> Result<ClusterState> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match up_once(spec.clone(), die_with_parent, timeout).await {
+            Err(e) if tries < 3 && e.to_string().contains("in use") => {
+                eprintln!("bench-runner: a port was taken while the cluster started; trying again");
+            }
+            r => return r,
+        }
+    }
+}
+
+async fn up_once(
     spec: ClusterSpec,
     die_with_parent: bool,
     timeout: Duration,

@@ -89,6 +89,89 @@ pub async fn request_with_headers(
         .map_err(|_| late())?
 }
 
+/// One job, as `GET /api/jobs` and `GET /api/job/{id}` show it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Job {
+    pub job_id: String,
+    /// `Queued`, `Running`, `Completed`, `Failed` or `Invalid`.
+    pub status: String,
+    /// The status with its detail (a failure's or cancellation's reason).
+    #[serde(default)]
+    pub job_status: String,
+    /// Milliseconds since the Unix epoch.
+    #[serde(default)]
+    pub start_time: u64,
+    /// When it ended, milliseconds since the Unix epoch; 0 while it runs.
+    #[serde(default)]
+    pub end_time: u64,
+    /// Stages planned so far (the adaptive planner adds the next as the last finishes), and
+    /// how many of them completed.
+    #[serde(default)]
+    pub num_stages: u64,
+    #[serde(default)]
+    pub completed_stages: u64,
+}
+
+impl Job {
+    /// Queued or running: holding, or waiting for, the executors' task slots.
+    pub fn active(&self) -> bool {
+        matches!(self.status.as_str(), "Queued" | "Running")
+    }
+}
+
+/// Every job the scheduler knows.
+pub async fn jobs(addr: &str, timeout: Duration) -> Result<Vec<Job>> {
+    let (status, body) = get(addr, "/api/jobs", timeout).await?;
+    if status != 200 {
+        return Err(Error::Engine(format!(
+            "scheduler {addr}/api/jobs: HTTP {status} {body}"
+        )));
+    }
+    serde_json::from_str(&body)
+        .map_err(|e| Error::Engine(format!("scheduler {addr}/api/jobs: {e}: {body}")))
+}
+
+/// One job, `None` when the scheduler does not know it.
+pub async fn job(addr: &str, job_id: &str, timeout: Duration) -> Result<Option<Job>> {
+    let path = format!("/api/job/{job_id}");
+    match get(addr, &path, timeout).await? {
+        (404, _) => Ok(None),
+        (200, body) => serde_json::from_str(&body)
+            .map(Some)
+            .map_err(|e| Error::Engine(format!("scheduler {addr}{path}: {e}: {body}"))),
+        (status, body) => Err(Error::Engine(format!(
+            "scheduler {addr}{path}: HTTP {status} {body}"
+        ))),
+    }
+}
+
+/// Cancels `job_id` (`PATCH /api/job/{id}`) and waits until the scheduler lists it as ended,
+/// at most `wait`. A job that had already ended is not an error.
+pub async fn cancel_job(addr: &str, job_id: &str, timeout: Duration, wait: Duration) -> Result<()> {
+    let path = format!("/api/job/{job_id}");
+    let (status, body) = request(reqwest::Method::PATCH, "scheduler", addr, &path, timeout).await?;
+    // 409: already ended (completed or failed); 404: never made (a dropped submission).
+    if !matches!(status, 200 | 404 | 409) {
+        return Err(Error::Engine(format!(
+            "cancelling job {job_id}: HTTP {status} {body}"
+        )));
+    }
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match job(addr, job_id, timeout).await? {
+            Some(j) if j.active() => {}
+            _ => return Ok(()),
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(Error::Engine(format!(
+                "job {job_id} still listed as active {:.0} s after it was cancelled",
+                wait.as_secs_f64()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// One registered executor, as `GET /api/executors` lists it.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Executor {

@@ -1,6 +1,7 @@
 //! `bench-runner cluster up|status|down|restart-executor`: a local Ballista cluster of separate
 //! processes ([`bench_runner::cluster::local`]); `cluster executors`: what any running
-//! scheduler has registered (containers, Kubernetes). The cluster flags of `run` and `overhead`
+//! scheduler has registered (containers, Kubernetes); `cluster jobs`: its jobs, and cancelling
+//! the ones still active (what the fault trials use between trials). The cluster flags of `run` and `overhead`
 //! ([`ClusterArgs`]) live here too.
 
 use std::path::PathBuf;
@@ -40,6 +41,22 @@ pub enum Command {
         wait_for: usize,
         /// Give up after this many seconds (an unreachable scheduler is retried until then).
         #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+        timeout: u64,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The jobs a running scheduler knows (its REST API), oldest first; with
+    /// --cancel-active, every queued or running job is cancelled and waited for until it ends.
+    Jobs {
+        /// The scheduler, host:port.
+        #[arg(long, value_name = "HOST:PORT")]
+        scheduler: String,
+        /// Cancel every queued or running job; prints the ids cancelled.
+        #[arg(long)]
+        cancel_active: bool,
+        /// Bound on each request, and on each cancelled job's end (seconds).
+        #[arg(long, value_name = "SECONDS", default_value_t = 30)]
         timeout: u64,
         /// Print JSON instead of a table.
         #[arg(long)]
@@ -204,6 +221,40 @@ pub async fn exec(cmd: Command) -> Outcome {
                 print!("{}", pretty(&found));
             } else {
                 print!("{}", rest::executors_table(&found));
+            }
+        }
+        Command::Jobs {
+            scheduler,
+            cancel_active,
+            timeout,
+            json,
+        } => {
+            let (host, port) =
+                bench_runner::cluster::split_host_port("--scheduler", &scheduler).map_err(usage)?;
+            let addr = format!("{host}:{port}");
+            let bound = Duration::from_secs(timeout);
+            let mut jobs = rest::jobs(&addr, bound).await?;
+            jobs.sort_by(|a, b| (a.start_time, &a.job_id).cmp(&(b.start_time, &b.job_id)));
+            if cancel_active {
+                let mut cancelled = Vec::new();
+                for j in jobs.iter().filter(|j| j.active()) {
+                    rest::cancel_job(&addr, &j.job_id, bound, bound).await?;
+                    cancelled.push(j.job_id.clone());
+                }
+                if json {
+                    print!("{}", pretty(&cancelled));
+                } else {
+                    cancelled.iter().for_each(|id| println!("{id}"));
+                }
+            } else if json {
+                print!("{}", pretty(&jobs));
+            } else {
+                for j in &jobs {
+                    println!(
+                        "{}  {:<9}  {}  {}",
+                        j.job_id, j.status, j.start_time, j.job_status
+                    );
+                }
             }
         }
         Command::RestartExecutor { id, dir } => {

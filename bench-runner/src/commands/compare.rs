@@ -12,7 +12,7 @@ use super::{Outcome, Usage, pretty, usage, write_file};
 #[derive(Debug, clap::Args)]
 pub struct JudgeArgs {
     /// Relative change treated as noise: "slower" needs the whole interval above 1 + this
-    /// (7.5 %: the smallest with no false alarm in the A/A calibration, see the README).
+    /// (7.5 %: the smallest with no false alarm in the A/A calibration, docs/methodology.md).
     #[arg(long, default_value_t = 0.075)]
     noise: f64,
     /// Family-wide confidence.

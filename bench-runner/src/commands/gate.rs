@@ -2,15 +2,14 @@
 //! compared; exit 1 on a regression ([`bench_runner::gate`]).
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
-use bench_runner::results::RunResult;
-use bench_runner::{compare, gate, workload};
+use bench_runner::gate;
 use logbench_common::time::{compact, now_rfc3339};
 
+use super::Outcome;
 use super::compare::{JudgeArgs, ReportFiles};
-use super::{Outcome, Usage, usage};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -32,10 +31,10 @@ pub struct Args {
     #[arg(long)]
     data: Option<PathBuf>,
     /// Rows of the generated dataset.
-    #[arg(long, default_value_t = 2_000_000)]
+    #[arg(long, default_value = "2000000", value_parser = logbench_common::cli::parse_count)]
     rows: u64,
     /// Files of the generated dataset.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = logbench_common::cli::parse_count)]
     files: u64,
     /// Dataset instructions are counted on (default: --data when given, else
     /// data/gate-<instr-rows>, generated when missing or different).
@@ -43,7 +42,7 @@ pub struct Args {
     instr_data: Option<PathBuf>,
     /// Rows of the generated instruction dataset (in 2 files): callgrind runs a query about 50
     /// times slower than natively, so it is smaller than the wall-time one.
-    #[arg(long, default_value_t = 200_000)]
+    #[arg(long, default_value = "200000", value_parser = logbench_common::cli::parse_count)]
     instr_rows: u64,
     /// Directory of *.sql files (default: this build's built-in workload, written to
     /// OUT/workload/ so that both sides run the same SQL).
@@ -86,130 +85,50 @@ pub struct Args {
 
 pub fn exec(args: Args) -> Outcome {
     let opts = args.judge.options()?;
-    let started = Instant::now();
     let mut log = |m: &str| eprintln!("gate: {m}");
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("results/ci/gate-{}", compact(&now_rfc3339()))));
-    std::fs::create_dir_all(&out).map_err(|e| usage(format!("creating {}: {e}", out.display())))?;
     let this = std::env::current_exe().context("locating this binary")?;
-    let new_bin = args.new_bin.clone().unwrap_or_else(|| this.clone());
-    if !new_bin.is_file() {
-        return Err(usage(format!("NEW binary {} not found", new_bin.display())));
-    }
-    // Building BASE replaces the binary cargo leaves in the target directory: NEW then runs
-    // from a copy, removed at the end.
-    let (base_bin, new_copy) = match &args.base_bin {
-        Some(b) if b.is_file() => (b.clone(), None),
-        Some(b) => return Err(usage(format!("BASE binary {} not found", b.display()))),
-        None => {
-            let copy = out.join("new-bench-runner");
-            let base = gate::prepare_base(
-                &args.base,
-                &this,
-                &new_bin,
-                args.target_dir.clone(),
-                &copy,
-                &mut log,
-            )?;
-            (base, Some(copy))
-        }
-    };
-    let data = args
-        .data
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("data/gate-{}", args.rows)));
-    if args.data.is_none() {
-        gate::ensure_dataset(&data, args.rows, args.files, &mut log)?;
-    }
-    let instr_data = match (&args.instr_data, &args.data) {
-        (Some(d), _) => d.clone(),
-        (None, Some(d)) => d.clone(),
-        (None, None) => PathBuf::from(format!("data/gate-{}", args.instr_rows)),
-    };
-    if args.instr_runs > 0 && args.instr_data.is_none() && args.data.is_none() {
-        gate::ensure_dataset(&instr_data, args.instr_rows, 2, &mut log)?;
-    }
-    let queries_dir = match &args.queries {
-        Some(d) => d.clone(),
-        None => {
-            let d = out.join("workload");
-            workload::write_builtin(&d)?;
-            d
-        }
-    };
-    let queries = workload::select(workload::load_dir(&queries_dir)?, &args.query)?;
-    let plan = gate::Plan {
-        data,
-        instr_data,
-        queries_dir,
-        queries: queries.iter().map(|q| q.name.clone()).collect(),
-        rounds: args.rounds.max(1),
-        min_rounds: 2,
-        iterations: args.iterations.max(1),
+    let cfg = gate::Config {
+        out: args.out.unwrap_or_else(|| {
+            PathBuf::from(format!("results/ci/gate-{}", compact(&now_rfc3339())))
+        }),
+        base: args.base,
+        base_bin: args.base_bin,
+        new_bin: args.new_bin.unwrap_or_else(|| this.clone()),
+        this,
+        target_dir: args.target_dir,
+        data: args.data,
+        rows: args.rows,
+        files: args.files,
+        instr_data: args.instr_data,
+        instr_rows: args.instr_rows,
+        instr_runs: args.instr_runs,
+        queries: args.queries,
+        query: args.query,
+        rounds: args.rounds,
+        iterations: args.iterations,
         warmup: args.warmup,
-        budget: Duration::from_secs_f64(args.max_minutes.max(0.0) * 60.0),
-        work_dir: out.join("rounds"),
+        max_minutes: args.max_minutes,
+        base_set: args.base_set,
+        new_set: args.new_set,
     };
-    let base = gate::Side {
-        name: "base",
-        bin: base_bin,
-        settings: args.base_set.clone(),
-    };
-    let new = gate::Side {
-        name: "new",
-        bin: new_copy.clone().unwrap_or(new_bin),
-        settings: args.new_set.clone(),
-    };
-    log(&format!(
-        "measuring {} queries, up to {} rounds of {} iterations a side, interleaved",
-        plan.queries.len(),
-        plan.rounds,
-        plan.iterations
-    ));
-    let counting = Instant::now();
-    let counted = if args.instr_runs > 0 {
-        gate::count_instructions(
-            &plan,
-            args.instr_runs,
-            [&base, &new],
-            &out.join("instructions"),
-            &mut log,
-        )
-    } else {
-        Ok([None, None])
-    };
-    let count_s = counting.elapsed().as_secs_f64();
-    let measuring = Instant::now();
-    let measured = counted.and_then(|c| Ok((c, gate::measure(&plan, &base, &new, &mut log)?)));
-    let measure_s = measuring.elapsed().as_secs_f64();
-    if let Some(c) = &new_copy {
-        let _ = std::fs::remove_file(c);
-    }
-    let ([base_counted, new_counted], mut m) = measured?;
-    // Instructions are judged only where both sides were counted.
-    if let (Some(b), Some(n)) = (&base_counted, &new_counted) {
-        gate::attach_instructions(&mut m.base, b);
-        gate::attach_instructions(&mut m.new, n);
-    }
-    let write = |name: &str, r: &RunResult| r.write(&out.join(name)).map_err(Usage::from);
-    write("base.json", &m.base)?;
-    write("new.json", &m.new)?;
-    let c = compare::compare(&m.base, &m.new, &opts)?;
-    let md = out.join("comparison.md");
+    let started = Instant::now();
+    let done = gate::run(&cfg, &opts, &mut log)?;
+    let c = &done.comparison;
+    let md = cfg.out.join("comparison.md");
     ReportFiles {
         markdown: Some(md.clone()),
-        json: Some(out.join("comparison.json")),
+        json: Some(cfg.out.join("comparison.json")),
         bmf: None,
     }
-    .write(&c)?;
+    .write(c)?;
     print!("{}", c.to_terminal());
     println!();
     print!("{}", c.to_markdown());
     log(&format!(
-        "instructions counted in {count_s:.0} s, {} rounds measured in {measure_s:.0} s, {:.0} s in all; {} (table: {})",
-        m.rounds,
+        "instructions counted in {:.0} s, {} rounds measured in {:.0} s, {:.0} s in all; {} (table: {})",
+        done.count_s,
+        done.rounds,
+        done.measure_s,
         started.elapsed().as_secs_f64(),
         if c.failed() { "FAILED" } else { "passed" },
         md.display()

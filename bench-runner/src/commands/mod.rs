@@ -3,6 +3,7 @@
 //! [`Usage`] error (exit 2).
 
 pub mod calibrate;
+pub mod check;
 pub mod cluster;
 pub mod compare;
 pub mod count;

@@ -1,5 +1,5 @@
 //! `bench-runner once`: one query executed once on one engine, its answer's digest or its
-//! error printed as one JSON line. The client of the fault trials (`scripts/faults.py`): the
+//! error printed as one JSON line. The client of the fault trials (`scripts/tools/faults.py`): the
 //! execution a fault lands in is the only one, with no warm-ups, iterations or `EXPLAIN
 //! ANALYZE` after it to blur what the fault did.
 
@@ -63,18 +63,19 @@ pub async fn exec(args: Args) -> Outcome {
     };
     engine.register("logs", &args.data).await?;
     let started = Instant::now();
-    let answer = match args.timeout {
-        Some(s) => tokio::time::timeout(Duration::from_secs_f64(s), engine.execute(&q.sql))
-            .await
-            .unwrap_or_else(|_| {
-                Err(bench_runner::error::Error::Engine(format!(
-                    "timed out after {s:.1} s"
-                )))
-            }),
-        None => engine.execute(&q.sql).await,
-    };
+    // Past the limit the execution is abandoned and its Ballista job cancelled.
+    let answer = bench_runner::engine::timed_run(
+        engine.as_ref(),
+        &q.sql,
+        args.timeout.map(Duration::from_secs_f64),
+    )
+    .await
+    .map(|(batches, _)| batches);
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let job_id = engine.take_job().map(|j| j.job_id);
+    let job_id = match &answer {
+        Err(bench_runner::error::Error::TimedOut { job, .. }) => job.clone(),
+        _ => engine.take_job().map(|j| j.job_id),
+    };
     let line = match answer.and_then(|batches| digest(&batches, q.fixes_order())) {
         Ok(d) => json!({
             "query": q.name, "engine": name, "ok": true, "rows": d.rows, "digest": d.digest,

@@ -69,9 +69,11 @@ pub struct Args {
     /// Write each query's answer once as DIR/<query>.parquet.
     #[arg(long, value_name = "DIR")]
     save_answers: Option<PathBuf>,
-    /// Per-run time limit in seconds; a query that exceeds it is recorded as failed.
-    #[arg(long, value_name = "SECONDS")]
-    timeout: Option<f64>,
+    /// Time limit of each execution, in seconds, or `none`. A query past it is recorded as
+    /// timed out (on Ballista its job is cancelled in the scheduler) and the run goes on to
+    /// the next query, exiting 1 at the end.
+    #[arg(long, value_name = "SECONDS|none", default_value = "300", value_parser = parse_time_limit)]
+    timeout: TimeLimit,
     /// Also check every file's SHA-256 against the manifest before measuring.
     #[arg(long)]
     verify_digests: bool,
@@ -179,6 +181,22 @@ fn count_args(args: &Args, queries: &[String]) -> Vec<String> {
     out
 }
 
+/// A per-execution time limit: seconds, or none.
+#[derive(Debug, Clone, Copy)]
+struct TimeLimit(Option<f64>);
+
+fn parse_time_limit(s: &str) -> Result<TimeLimit, String> {
+    if s.eq_ignore_ascii_case("none") {
+        return Ok(TimeLimit(None));
+    }
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(TimeLimit(Some(v))),
+        _ => Err(format!(
+            "'{s}' is not a number of seconds above zero, nor 'none'"
+        )),
+    }
+}
+
 pub async fn exec(args: Args) -> Outcome {
     if let Some(n) = args.instructions {
         // Refused before anything runs: no valgrind, no DataFusion engine, or nothing to count.
@@ -226,7 +244,7 @@ pub async fn exec(args: Args) -> Outcome {
         options: RunOptions {
             sampling: sampling(&args)?,
             warmup: args.warmup,
-            timeout: args.timeout.map(Duration::from_secs_f64),
+            timeout: args.timeout.0.map(Duration::from_secs_f64),
             save_answers: args.save_answers.clone(),
             profile: None,
         },
@@ -245,6 +263,9 @@ pub async fn exec(args: Args) -> Outcome {
             seconds: args.profile_seconds,
         });
     }
+    // Ctrl-C or SIGTERM: the execution in flight is cancelled (its Ballista job too), the file
+    // keeps what was measured, marked incomplete, and the run stops.
+    bench_runner::interrupt::install();
     let mut progress = Progress::new(args.quiet);
     // The file grows after every query (marked incomplete): a run killed or failing halfway
     // keeps what it measured.
@@ -267,7 +288,7 @@ pub async fn exec(args: Args) -> Outcome {
             }
         })?;
     // The limit as given, not as a Duration rounds it.
-    result.arguments.timeout_seconds = args.timeout;
+    result.arguments.timeout_seconds = args.timeout.0;
     if let Some(n) = args.instructions {
         if !args.quiet {
             eprintln!("bench-runner: counting instructions under callgrind ({n} runs per query)");

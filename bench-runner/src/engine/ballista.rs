@@ -50,7 +50,13 @@ pub struct BallistaEngine {
     last_job_id: Mutex<Option<String>>,
     /// The executors' profiling endpoints (id, `host:port`), where known.
     profile_targets: Vec<(String, String)>,
+    /// The plan an `execute` in flight runs, and when it started (ms since the Unix epoch):
+    /// what [`Engine::cancel_abandoned`] cancels when that `execute` is dropped.
+    in_flight: Mutex<Option<(Arc<dyn ExecutionPlan>, u64)>>,
 }
+
+/// How long a cancelled job may take to be listed as ended before that is an error.
+pub const CANCEL_WAIT: Duration = Duration::from_secs(30);
 
 impl BallistaEngine {
     /// A Ballista session (Ballista's defaults, then `settings` in order) on the scheduler at
@@ -87,6 +93,7 @@ impl BallistaEngine {
             last_job: Mutex::new(None),
             last_job_id: Mutex::new(None),
             profile_targets: Vec::new(),
+            in_flight: Mutex::new(None),
         })
     }
 
@@ -132,8 +139,11 @@ impl BallistaEngine {
     /// Runs `sql` and returns the answer with the executed plan's root.
     async fn run(&self, sql: &str) -> Result<(Vec<RecordBatch>, Arc<dyn ExecutionPlan>)> {
         let plan = self.ctx.sql(sql).await?.create_physical_plan().await?;
-        let batches = collect(plan.clone(), self.ctx.task_ctx()).await?;
-        Ok((batches, plan))
+        *self.in_flight.lock().expect("in-flight lock") =
+            Some((plan.clone(), crate::cluster::local::now_ms()));
+        let batches = collect(plan.clone(), self.ctx.task_ctx()).await;
+        self.in_flight.lock().expect("in-flight lock").take();
+        Ok((batches?, plan))
     }
 }
 
@@ -297,6 +307,44 @@ impl Engine for BallistaEngine {
         // and a `ballista.*` key shows only when `--set` changed it.
         let defaults = SessionConfig::new().with_option_extension(BallistaConfig::default());
         effective_config(self.name(), &self.ctx, &defaults, None, &self.requested)
+    }
+
+    async fn cancel_abandoned(&self) -> Result<Option<String>> {
+        let Some((plan, started_ms)) = self.in_flight.lock().expect("in-flight lock").take() else {
+            return Ok(None);
+        };
+        let job_id = match distributed(&plan).and_then(|d| d.job_id()) {
+            Some(id) => id.to_string(),
+            // The scheduler had not answered the submission when it was dropped: the job, if
+            // it made one, is an active job that started since (the runner is the cluster's
+            // one client while it measures).
+            None => {
+                let active: Vec<rest::Job> = rest::jobs(&self.scheduler, CONNECT_TIMEOUT)
+                    .await?
+                    .into_iter()
+                    // A queued job may carry no start time yet (0).
+                    .filter(|j| {
+                        j.active() && (j.start_time == 0 || j.start_time + 5000 >= started_ms)
+                    })
+                    .collect();
+                match active.as_slice() {
+                    [] => return Ok(None),
+                    [one] => one.job_id.clone(),
+                    more => {
+                        return Err(Error::Engine(format!(
+                            "the abandoned job's id was not known and {} jobs are active: {}",
+                            more.len(),
+                            more.iter()
+                                .map(|j| j.job_id.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )));
+                    }
+                }
+            }
+        };
+        rest::cancel_job(&self.scheduler, &job_id, CONNECT_TIMEOUT, CANCEL_WAIT).await?;
+        Ok(Some(job_id))
     }
 
     fn take_job(&self) -> Option<JobRun> {

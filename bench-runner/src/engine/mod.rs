@@ -1,96 +1,24 @@
 //! The engine abstraction: what both DataFusion and Ballista provide to the measurement loop.
 //!
 //! Everything else (iterations, timing, histograms, digests, resources) lives once, in
-//! [`crate::runner`], above this trait.
+//! [`crate::runner`], above this trait; [`timed_run`] is one execution under its time limit,
+//! shared by the measured runs, the profiled runs and `once`.
 
 pub mod ballista;
 pub mod datafusion;
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use ::datafusion::arrow::array::RecordBatch;
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::plans::{Analysis, Plans};
+pub use crate::results::engine::{
+    ChangedSetting, ClusterInfo, EngineConfig, JobDetails, JobRun, StageDetails,
+};
 use crate::store::DataLocation;
-
-/// An engine's effective configuration, recorded in every result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EngineConfig {
-    pub name: String,
-    pub target_partitions: usize,
-    /// Memory-pool limit in bytes; `None` is unbounded.
-    pub memory_limit: Option<u64>,
-    /// Every `datafusion.*` setting whose value differs from DataFusion's own default, with
-    /// that default: what makes this engine's run different from a stock `SessionContext`.
-    pub changed_settings: BTreeMap<String, ChangedSetting>,
-    /// Settings applied with `--set`, as given.
-    pub requested_settings: BTreeMap<String, String>,
-    /// The cluster a distributed engine ran on.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cluster: Option<ClusterInfo>,
-}
-
-/// Where a distributed engine's work ran.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClusterInfo {
-    /// Scheduler `host:port`.
-    pub scheduler: String,
-    /// Executor ids registered when the run started.
-    pub executors: Vec<String>,
-    /// Task slots per executor, where known.
-    pub vcores: Option<usize>,
-    /// `embedded` (started for this run and stopped after), `local` (left by
-    /// `bench-runner cluster up`) or `remote` (given with `--scheduler`).
-    pub kind: String,
-}
-
-/// What one distributed run reported, read after it finished (outside the timed region).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JobRun {
-    pub job_id: String,
-    /// Submission to first task launch, as the scheduler measured it.
-    pub scheduling_ms: u64,
-    /// First task launch to job end.
-    pub execution_ms: u64,
-    /// Answer bytes the client fetched.
-    pub result_bytes: u64,
-}
-
-/// One job in detail: its stages and where its tasks ran.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JobDetails {
-    pub job_id: String,
-    pub stage_count: usize,
-    pub stages: Vec<StageDetails>,
-    /// Successful tasks per executor id (from the scheduler's event log).
-    pub tasks_per_executor: Option<BTreeMap<String, u64>>,
-    /// Shuffle data fetched from another executor (Arrow in-memory bytes as decoded; a
-    /// partition read from the executor's own disk is not counted here).
-    pub shuffle_fetched_bytes: u64,
-    /// Shuffle partitions read from another executor, and from the reader's own disk.
-    pub shuffle_remote_partitions: u64,
-    pub shuffle_local_partitions: u64,
-    /// Why some detail is missing.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StageDetails {
-    pub stage_id: u32,
-    pub partitions: u32,
-    /// When and where its tasks ran (from the event log).
-    pub span: Option<crate::cluster::events::StageSpan>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChangedSetting {
-    pub value: Option<String>,
-    pub default: Option<String>,
-}
 
 /// Which processes do an engine's work, for a CPU profile of a query ([`crate::profile`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,6 +76,13 @@ pub trait Engine: Send + Sync {
     /// The distributed job behind the last `execute`, if this engine runs jobs.
     fn take_job(&self) -> Option<JobRun> {
         None
+    }
+
+    /// Stops what an abandoned `execute` (past its time limit, or interrupted) left running
+    /// in the engine, and waits until it has stopped: on Ballista, the job in the scheduler,
+    /// whose id it returns. Engines whose work ends with the dropped future return `None`.
+    async fn cancel_abandoned(&self) -> Result<Option<String>> {
+        Ok(None)
     }
 
     /// Stages and task placement of a finished job.
@@ -248,4 +183,60 @@ pub fn parse_settings(raw: &[String]) -> Result<Vec<(String, String)>> {
                 })
         })
         .collect()
+}
+
+/// Runs `sql` once with the time limit; returns the answer and its wall time in µs. An
+/// execution past its limit, or in flight when the run is interrupted, is abandoned and what
+/// it left running is cancelled ([`Engine::cancel_abandoned`]) before this returns
+/// [`Error::TimedOut`] or [`Error::Interrupted`].
+pub async fn timed_run(
+    engine: &dyn Engine,
+    sql: &str,
+    timeout: Option<Duration>,
+) -> Result<(Vec<RecordBatch>, u64)> {
+    enum Ended {
+        Done(Result<Vec<RecordBatch>>),
+        TimedOut(Duration),
+        Interrupted,
+    }
+    if crate::interrupt::requested() {
+        return Err(Error::Interrupted {
+            job: None,
+            cancel_error: None,
+        });
+    }
+    let start = Instant::now();
+    let limit = async {
+        match timeout {
+            Some(t) => tokio::time::sleep(t).await,
+            None => std::future::pending().await,
+        }
+    };
+    let ended = tokio::select! {
+        r = engine.execute(sql) => Ended::Done(r),
+        () = limit => Ended::TimedOut(timeout.unwrap_or_default()),
+        () = crate::interrupt::wait() => Ended::Interrupted,
+    };
+    let us = start.elapsed().as_micros().max(1) as u64;
+    let cancelled = || async {
+        match engine.cancel_abandoned().await {
+            Ok(job) => (job, None),
+            Err(e) => (None, Some(e.to_string())),
+        }
+    };
+    match ended {
+        Ended::Done(r) => Ok((r?, us)),
+        Ended::TimedOut(after) => {
+            let (job, cancel_error) = cancelled().await;
+            Err(Error::TimedOut {
+                after,
+                job,
+                cancel_error,
+            })
+        }
+        Ended::Interrupted => {
+            let (job, cancel_error) = cancelled().await;
+            Err(Error::Interrupted { job, cancel_error })
+        }
+    }
 }

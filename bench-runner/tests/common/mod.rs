@@ -90,6 +90,7 @@ impl ClusterGuard {
     }
 
     fn remember(&mut self) {
+        watched().lock().unwrap().dirs.push(self.dir.clone());
         if let Ok(Some(s)) = ClusterState::load(&self.dir) {
             self.pids.push(s.scheduler.pid);
             self.pids.extend(s.executors.iter().map(|e| e.pid));
@@ -138,7 +139,7 @@ fn install_tools() -> PathBuf {
         || Path::new(env!("CARGO_TARGET_TMPDIR")).join("../venv"),
         PathBuf::from,
     );
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/pytools.sh");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/ci/pytools.sh");
     let o = Command::new(&script)
         .arg(&dir)
         .stdin(Stdio::null())
@@ -187,6 +188,156 @@ pub fn docker_ok(args: &[&str]) -> String {
     text(&o.stdout)
 }
 
+/// What a test's [`Deadline`] cleans up and shows when it passes: clusters' state directories
+/// (their processes are killed, their logs' last lines shown), and Docker Compose projects.
+#[derive(Default)]
+pub struct Watched {
+    pub dirs: Vec<PathBuf>,
+    pub compose_projects: Vec<String>,
+}
+
+pub fn watched() -> &'static std::sync::Mutex<Watched> {
+    static W: OnceLock<std::sync::Mutex<Watched>> = OnceLock::new();
+    W.get_or_init(Default::default)
+}
+
+/// A test's time limit. Past it the test binary prints the test's name and the last lines of
+/// the logs of the clusters it watches, kills every process it started (its children, theirs,
+/// and the watched clusters' processes), removes the watched Compose projects' containers,
+/// and exits 101: a hang fails CI naming the test, never running into CI's own limit.
+pub struct Deadline {
+    done: std::sync::Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+}
+
+impl Deadline {
+    /// For the calling test (the test harness names its thread after the test).
+    pub fn new(limit: std::time::Duration) -> Self {
+        let test = std::thread::current()
+            .name()
+            .unwrap_or("a test")
+            .to_string();
+        let done = std::sync::Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+        let flag = done.clone();
+        std::thread::spawn(move || {
+            let (lock, cv) = &*flag;
+            let (finished, _) = cv
+                .wait_timeout_while(lock.lock().unwrap(), limit, |d| !*d)
+                .unwrap();
+            if *finished {
+                return;
+            }
+            eprintln!(
+                "\nDEADLINE: test {test} ran past its {} s limit; stopping what it started",
+                limit.as_secs()
+            );
+            expire();
+            std::process::exit(101);
+        });
+        Deadline { done }
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        let (lock, cv) = &*self.done;
+        *lock.lock().unwrap() = true;
+        cv.notify_all();
+    }
+}
+
+/// The cleanup a passed deadline does (see [`Deadline`]).
+fn expire() {
+    let w = watched().lock().unwrap_or_else(|e| e.into_inner());
+    for dir in &w.dirs {
+        let Ok(Some(s)) = ClusterState::load(dir) else {
+            continue;
+        };
+        let procs = std::iter::once((s.scheduler.pid, &s.scheduler.log))
+            .chain(s.executors.iter().map(|e| (e.pid, &e.log)));
+        for (pid, log) in procs {
+            eprintln!(
+                "--- last lines of {}:\n{}",
+                log.display(),
+                bench_runner::cluster::local::log_tail(log, 15)
+            );
+            if ours_alive(pid) {
+                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+            }
+        }
+    }
+    for p in descendants(std::process::id()) {
+        let _ = kill(Pid::from_raw(p as i32), Signal::SIGKILL);
+    }
+    for project in &w.compose_projects {
+        let filter = format!("label=com.docker.compose.project={project}");
+        let ids = docker(&["ps", "-aq", "--filter", &filter]);
+        for id in text(&ids.stdout).split_whitespace() {
+            let _ = docker(&["rm", "-f", "-v", id]);
+        }
+    }
+}
+
+/// Every process descended from `pid` (from /proc), deepest last.
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut parent_of: Vec<(u32, u32)> = Vec::new();
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        for e in dir.flatten() {
+            let Some(p) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            // The field after the command's closing parenthesis: state, then the parent.
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+                continue;
+            };
+            let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+                continue;
+            };
+            if let Some(ppid) = rest.split_whitespace().nth(1).and_then(|x| x.parse().ok()) {
+                parent_of.push((p, ppid));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut frontier = vec![pid];
+    while let Some(p) = frontier.pop() {
+        for &(child, ppid) in &parent_of {
+            if ppid == p && !out.contains(&child) {
+                out.push(child);
+                frontier.push(child);
+            }
+        }
+    }
+    out
+}
+
+/// Whether `test` may run, given whether its prerequisite `what` is `present`. Under CI
+/// (`CI=true`) a missing prerequisite fails the test with one line naming it, so a machine
+/// without Docker cannot pass CI with the container checks unrun; elsewhere the test skips and
+/// says why on stderr. The line is written to the stream itself, not through `eprintln!`,
+/// which the test harness captures and shows only for a failing test: a skip must be seen.
+pub fn prerequisite(test: &str, what: &str, present: bool) -> bool {
+    use std::io::Write;
+    if present {
+        return true;
+    }
+    if in_ci() {
+        panic!("{test}: {what} is missing, and CI=true requires every check to run");
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "{test}: skipped: {what} is missing (under CI=true this fails)"
+    );
+    false
+}
+
+/// Whether this is a CI run (`CI=true`, as CI services set it).
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+/// Whether Docker's daemon answers; the prerequisite's name for [`prerequisite`].
+pub const DOCKER: &str = "Docker (no daemon answers `docker info`)";
+
 /// Whether a Docker daemon answers.
 pub fn daemon() -> bool {
     Command::new("docker")
@@ -196,4 +347,59 @@ pub fn daemon() -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
+}
+
+/// The total of a callgrind output file (its `summary:` or `totals:` line).
+pub fn callgrind_total(path: &Path) -> u64 {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix("summary: ")
+                .or_else(|| l.strip_prefix("totals: "))
+        })
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{}: no summary line", path.display()))
+}
+
+/// Every instruction of a plain `bench-runner run` of one query with `iterations` measured
+/// executions and the settings `set`, counted by callgrind from the process's first
+/// instruction, every thread, no client requests: a count independent of the runner's own
+/// counting worker. Two such counts differing only in `iterations` give the instructions per
+/// execution, start-up cancelled out.
+pub fn whole_process_instructions(
+    data: &Path,
+    scratch: &Path,
+    query: &str,
+    iterations: u32,
+    set: &[&str],
+) -> u64 {
+    let tag = format!(
+        "{query}-{iterations}-{}",
+        set.join(",").replace(['/', '='], "_")
+    );
+    let cg = scratch.join(format!("callgrind.{tag}"));
+    let mut cmd = Command::new("valgrind");
+    cmd.arg("--tool=callgrind")
+        .arg("--instr-atstart=yes")
+        .arg(format!("--callgrind-out-file={}", cg.display()))
+        .arg(env!("CARGO_BIN_EXE_bench-runner"))
+        .args(["run", "--data", data.to_str().unwrap()])
+        .args(["--query", query, "--iterations", &iterations.to_string()])
+        .args(["--warmup", "0", "--timeout", "none", "--quiet", "--out"])
+        .arg(scratch.join(format!("whole-{tag}.json")));
+    for s in set {
+        cmd.args(["--set", s]);
+    }
+    let o = cmd.stdin(Stdio::null()).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    callgrind_total(&cg)
+}
+
+/// `bench-runner run --data DATA ARGS…` (as [`bench_runner`] runs it): the command line the
+/// tests build most, in one place.
+pub fn run(data: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["run", "--data", data.to_str().expect("a UTF-8 path")];
+    all.extend_from_slice(args);
+    bench_runner(&all)
 }

@@ -69,12 +69,7 @@ impl BatchSource for Prebuilt {
 
 /// User + system CPU seconds this process has used so far (all threads).
 fn cpu_seconds() -> f64 {
-    use nix::sys::resource::{UsageWho, getrusage};
-    use nix::sys::time::TimeValLike;
-    let Ok(ru) = getrusage(UsageWho::RUSAGE_SELF) else {
-        return 0.0;
-    };
-    (ru.user_time() + ru.system_time()).num_microseconds() as f64 / 1e6
+    logbench_common::process::cpu_time().as_secs_f64()
 }
 
 /// Wall and CPU seconds of `f`.

@@ -1,4 +1,5 @@
-//! "Failures": failed queries with their errors, and answers the engines disagree on.
+//! "Failures": failed and timed-out queries with their errors, answers the engines disagree
+//! on, and answers whose order went unchecked (ties).
 
 use crate::report::doc::{Doc, Table};
 use crate::report::model::Series;
@@ -22,7 +23,7 @@ pub(crate) fn section(doc: &mut Doc, series: &[Series]) {
                     q.name.clone(),
                     format!("answers differ between engines ({})", answers.join(" vs ")),
                 ]);
-            } else if q.status == Status::Failed {
+            } else if q.status != Status::Ok {
                 t.rows.push(vec![
                     s.label.clone(),
                     q.name.clone(),
@@ -36,5 +37,22 @@ pub(crate) fn section(doc: &mut Doc, series: &[Series]) {
         doc.para("None.");
     } else {
         doc.table(&t);
+    }
+    // Answers checked on their rows alone: the query fixes an order its runs did not agree on.
+    let unordered: Vec<String> = series
+        .iter()
+        .flat_map(|s| {
+            s.engine
+                .queries
+                .iter()
+                .filter(|q| q.order_not_checked.is_some())
+                .map(move |q| format!("{} ({}, {})", q.name, s.label, q.order_note()))
+        })
+        .collect();
+    if !unordered.is_empty() {
+        doc.para(&format!(
+            "Rows compared, order not checked (tied rows came back in different orders): {}.",
+            unordered.join("; ")
+        ));
     }
 }

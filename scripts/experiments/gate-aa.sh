@@ -2,10 +2,10 @@
 # A/A calibration of the CI gate: runs `bench-runner gate` N times with BASE and NEW the same
 # binary, then `bench-runner calibrate` reports the false-alarm rate and the minimum detectable
 # slowdown per query and category on this machine.
-# Usage: scripts/gate-aa.sh [N] [extra gate arguments…]   (default N = 20)
+# Usage: scripts/experiments/gate-aa.sh [N] [extra gate arguments…]   (default N = 20)
 # Output: results/ci/aa-<time>/run-XX/ and results/ci/aa-<time>/calibration.md
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 n=${1:-20}
 shift || true
 target=${CARGO_TARGET_DIR:-target}

@@ -2,11 +2,11 @@
 # A/A calibration of plain `bench-runner compare`: N sequential `run`s of one binary on one
 # dataset, then `bench-runner calibrate --sequential` judges every earlier run against every
 # later one as `compare` does, and reports false alarms and the floor plain compares need.
-# Usage: scripts/compare-aa.sh DATA [N] [extra run arguments…]   (default N = 12)
+# Usage: scripts/experiments/compare-aa.sh DATA [N] [extra run arguments…]   (default N = 12)
 # Output: results/ci/compare-aa-<time>/run-XX.json and calibration.md
 set -euo pipefail
-cd "$(dirname "$0")/.."
-data=${1:?usage: scripts/compare-aa.sh DATA [N] [extra run arguments…]}
+cd "$(dirname "$0")/../.."
+data=${1:?usage: scripts/experiments/compare-aa.sh DATA [N] [extra run arguments…]}
 n=${2:-12}
 shift 2 || shift || true
 target=${CARGO_TARGET_DIR:-target}

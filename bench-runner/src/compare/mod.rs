@@ -41,9 +41,14 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::histogram::LatencySummary;
 use crate::results::{QueryResult, RunResult, Status};
-use crate::sampling::{median, median_sorted};
+
+mod render;
+mod stats;
+
+use crate::sampling::median;
+use stats::quantile_sorted;
+pub use stats::{adjust, bootstrap_ratios, bootstrap_round_ratios, p_values, samples};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -79,8 +84,9 @@ pub struct Options {
     pub drift: f64,
 }
 
-/// The instruction threshold's default: above the largest A/A difference measured (README,
-/// docs/gate-calibration.md) with room to spare, below the 1 % a user wants to hear about.
+/// The instruction threshold's default: above the largest A/A difference measured
+/// (docs/methodology.md, docs/gate-calibration.md) with room to spare, below the 1 % a user
+/// wants to hear about.
 pub const DEFAULT_INSTR_THRESHOLD: f64 = 0.005;
 /// The plain-compare floor's default (µs) and drift: together, with margin, the smallest with
 /// no false alarm over every pair of sequential A/A runs measured (docs/gate-calibration.md).
@@ -291,108 +297,6 @@ impl Comparison {
     }
 }
 
-/// Every recorded iteration, back out of the histogram (at its 3-significant-digit resolution).
-pub fn samples(l: &LatencySummary) -> Result<Vec<u64>> {
-    let h = l.histogram()?;
-    Ok(h.iter_recorded()
-        .flat_map(|v| std::iter::repeat_n(v.value_iterated_to(), v.count_at_value() as usize))
-        .collect())
-}
-
-/// A small counter-based generator (SplitMix64): reproducible for a seed.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let z = logbench_common::mix::mix64(self.0);
-        ((z as u128 * n as u128) >> 64) as usize
-    }
-}
-
-fn resample_median(v: &[u64], rng: &mut Rng, buf: &mut Vec<u64>) -> f64 {
-    buf.clear();
-    buf.extend((0..v.len()).map(|_| v[rng.below(v.len())]));
-    buf.sort_unstable();
-    median_sorted(buf)
-}
-
-/// Bootstrap ratios of medians NEW/BASE over paired rounds, sorted: each resample draws round
-/// indices with replacement and takes BASE's and NEW's iterations of the same rounds, so
-/// iterations of one round (seconds apart, sharing whatever the machine was doing) move
-/// together, and drift between rounds cancels in the pairing.
-pub fn bootstrap_round_ratios(
-    base: &[Vec<u64>],
-    new: &[Vec<u64>],
-    resamples: usize,
-    seed: u64,
-) -> Vec<f64> {
-    let mut rng = Rng(seed);
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    let k = base.len().min(new.len());
-    let mut ratios: Vec<f64> = (0..resamples)
-        .map(|_| {
-            a.clear();
-            b.clear();
-            for _ in 0..k {
-                let r = rng.below(k);
-                a.extend_from_slice(&base[r]);
-                b.extend_from_slice(&new[r]);
-            }
-            a.sort_unstable();
-            b.sort_unstable();
-            median_sorted(&b) / median_sorted(&a).max(1.0)
-        })
-        .collect();
-    ratios.sort_by(f64::total_cmp);
-    ratios
-}
-
-/// Bootstrap ratios of medians NEW/BASE, sorted.
-pub fn bootstrap_ratios(base: &[u64], new: &[u64], resamples: usize, seed: u64) -> Vec<f64> {
-    let mut rng = Rng(seed);
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    let mut ratios: Vec<f64> = (0..resamples)
-        .map(|_| {
-            let m_base = resample_median(base, &mut rng, &mut a);
-            let m_new = resample_median(new, &mut rng, &mut b);
-            m_new / m_base.max(1.0)
-        })
-        .collect();
-    ratios.sort_by(f64::total_cmp);
-    ratios
-}
-
-fn quantile_sorted(v: &[f64], q: f64) -> f64 {
-    let i = ((v.len() - 1) as f64 * q).round() as usize;
-    v[i.min(v.len() - 1)]
-}
-
-/// Adjusted p-values, in the input order.
-pub fn adjust(p: &[f64], method: Correction) -> Vec<f64> {
-    let m = p.len();
-    let mut order: Vec<usize> = (0..m).collect();
-    order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
-    let mut out = vec![0.0; m];
-    match method {
-        Correction::Holm => {
-            let mut running: f64 = 0.0;
-            for (rank, &i) in order.iter().enumerate() {
-                running = running.max(((m - rank) as f64 * p[i]).min(1.0));
-                out[i] = running;
-            }
-        }
-        Correction::BenjaminiHochberg => {
-            let mut running: f64 = 1.0;
-            for (rank, &i) in order.iter().enumerate().rev() {
-                running = running.min((p[i] * m as f64 / (rank + 1) as f64).min(1.0));
-                out[i] = running;
-            }
-        }
-    }
-    out
-}
-
 /// Refuses pairs that do not measure the same thing, naming what differs.
 fn check_comparable(base: &RunResult, new: &RunResult) -> Result<()> {
     let bad = |m: String| Err(Error::Config(m));
@@ -470,20 +374,6 @@ impl Pending {
     }
 }
 
-/// One-sided p-values against the noise band for bootstrap `ratios` (sorted) of a NEW whose
-/// times are multiplied by `scale` (1 for the measured data; more to ask "would a slowdown of
-/// this size be seen?", as the calibration does).
-pub fn p_values(ratios: &[f64], noise: f64, scale: f64) -> (f64, f64) {
-    let upper = 1.0 + noise;
-    let lower = 1.0 / upper;
-    let total = (ratios.len() + 1) as f64;
-    let at_or_below_upper = ratios.partition_point(|r| r * scale <= upper);
-    let below_lower = ratios.partition_point(|r| r * scale < lower);
-    let p_slower = (at_or_below_upper + 1) as f64 / total;
-    let p_faster = (ratios.len() - below_lower + 1) as f64 / total;
-    (p_slower, p_faster)
-}
-
 fn compare_query(
     engine: &str,
     b: &QueryResult,
@@ -495,7 +385,7 @@ fn compare_query(
         (Status::Ok, Status::Ok) => {
             !crate::digest::answers_agree(b.answer.as_ref(), n.answer.as_ref())
         }
-        (Status::Ok, Status::Failed) => true,
+        (Status::Ok, Status::Failed | Status::TimedOut) => true,
         _ => false,
     };
     let plan_changed = match (&b.plans, &n.plans) {
@@ -523,9 +413,14 @@ fn compare_query(
     };
     let (Some(lb), Some(ln)) = (&b.latency, &n.latency) else {
         row.note = Some(match (b.status, n.status) {
-            (Status::Failed, Status::Failed) => "failed in both".into(),
-            (Status::Failed, _) => "failed in BASE".into(),
-            _ => format!("failed in NEW: {}", n.error.as_deref().unwrap_or("")),
+            (Status::Ok, _) => format!(
+                "{} in NEW: {}",
+                n.status.label(),
+                n.error.as_deref().unwrap_or("")
+            ),
+            (_, Status::Ok) => format!("{} in BASE", b.status.label()),
+            (x, y) if x == y => format!("{} in both", x.label()),
+            _ => format!("{} in BASE, {} in NEW", b.status.label(), n.status.label()),
         });
         return Ok(Pending {
             row,
@@ -645,311 +540,4 @@ pub fn compare(base: &RunResult, new: &RunResult, o: &Options) -> Result<Compari
         drift: o.drift,
         queries,
     })
-}
-
-fn ms(us: Option<u64>) -> String {
-    us.map_or("-".into(), |u| format!("{:.1}", u as f64 / 1e3))
-}
-
-fn interval(q: &QueryComparison) -> String {
-    match (q.ratio, q.ci_low, q.ci_high) {
-        (Some(r), Some(l), Some(h)) => format!("{r:.3} [{l:.3}, {h:.3}]"),
-        _ => "-".into(),
-    }
-}
-
-fn flags(q: &QueryComparison) -> String {
-    let mut f = Vec::new();
-    if q.answer_changed {
-        f.push("ANSWER DIFFERS".to_string());
-    }
-    if q.plan_changed {
-        f.push("plan changed".to_string());
-    }
-    if let Some(n) = &q.note {
-        f.push(n.clone());
-    }
-    f.join("; ")
-}
-
-/// Millions of instructions, to two decimals.
-fn minstr(n: u64) -> String {
-    format!("{:.2}", n as f64 / 1e6)
-}
-
-impl InstructionComparison {
-    /// The cells a table shows for it: BASE and NEW (millions), the ratio, the verdict.
-    fn cells(&self) -> [String; 4] {
-        [
-            minstr(self.base),
-            minstr(self.new),
-            format!("{:.4}", self.ratio),
-            self.verdict.label().to_string(),
-        ]
-    }
-}
-
-impl Comparison {
-    /// Rows of (wall-time cells, instruction cells when any query has them, notes).
-    fn rows(&self, marked: bool) -> Vec<Vec<String>> {
-        let instr = self.has_instructions();
-        self.queries
-            .iter()
-            .map(|q| {
-                let verdict = match (marked, q.verdict) {
-                    (true, Verdict::Slower) => "🔴 slower".to_string(),
-                    (true, Verdict::Faster) => "🟢 faster".to_string(),
-                    (_, v) => v.label().to_string(),
-                };
-                let mut row = vec![
-                    q.engine.clone(),
-                    q.query.clone(),
-                    ms(q.base_median_us),
-                    ms(q.new_median_us),
-                    interval(q),
-                    verdict,
-                ];
-                if instr {
-                    let cells = q.instructions.as_ref().map_or_else(
-                        || std::array::from_fn(|_| "-".to_string()),
-                        InstructionComparison::cells,
-                    );
-                    let [b, n, r, mut v] = cells;
-                    if marked && let Some(i) = &q.instructions {
-                        v = match i.verdict {
-                            Verdict::Slower => "🔴 slower".to_string(),
-                            Verdict::Faster => "🟢 fewer".to_string(),
-                            _ => v,
-                        };
-                    }
-                    row.extend([b, n, r, v]);
-                }
-                row.push(flags(q));
-                row
-            })
-            .collect()
-    }
-
-    fn headers(&self, markdown: bool) -> Vec<&'static str> {
-        let mut h = if markdown {
-            vec![
-                "engine",
-                "query",
-                "base p50 ms",
-                "new p50 ms",
-                "ratio [95 % CI]",
-                "verdict",
-            ]
-        } else {
-            vec![
-                "engine",
-                "query",
-                "base ms",
-                "new ms",
-                "ratio [95% CI]",
-                "verdict",
-            ]
-        };
-        if self.has_instructions() {
-            h.extend([
-                "base instr (M)",
-                "new instr (M)",
-                "instr ratio",
-                "instr verdict",
-            ]);
-        }
-        h.push("notes");
-        h
-    }
-
-    pub fn to_terminal(&self) -> String {
-        let right: &[usize] = if self.has_instructions() {
-            &[2, 3, 6, 7, 8]
-        } else {
-            &[2, 3]
-        };
-        let mut t = crate::table::new(&self.headers(false), right);
-        for row in self.rows(false) {
-            t.add_row(row);
-        }
-        let mut s = crate::table::render(&t);
-        s += &self.summary_line();
-        s.push('\n');
-        s += &self.suspects_text(false);
-        s
-    }
-
-    /// For each slower query with profiles on both sides, the frames whose self share grew
-    /// most: one line per query (Markdown: a list).
-    pub fn suspects_text(&self, markdown: bool) -> String {
-        let mut s = String::new();
-        for q in self.queries.iter().filter(|q| !q.suspects.is_empty()) {
-            let frames: Vec<String> = q
-                .suspects
-                .iter()
-                .map(|f| {
-                    let name = if markdown {
-                        format!("`{}`", f.frame)
-                    } else {
-                        f.frame.clone()
-                    };
-                    format!(
-                        "{name} {:.1} % → {:.1} % of self time",
-                        f.base_pct, f.new_pct
-                    )
-                })
-                .collect();
-            s += &format!(
-                "{}{} ({}) slower; the profiles' suspects: {}\n",
-                if markdown { "- " } else { "" },
-                q.query,
-                q.engine,
-                frames.join("; ")
-            );
-        }
-        s
-    }
-
-    pub fn summary_line(&self) -> String {
-        let mut s = format!(
-            "{} regressions, {} answer differences over {} queries (noise ±{:.1} %, {:.0} % family confidence, {}",
-            self.regressions(),
-            self.correctness_differences(),
-            self.queries.len(),
-            self.noise * 100.0,
-            self.confidence * 100.0,
-            match self.correction {
-                Correction::Holm => "Holm",
-                Correction::BenjaminiHochberg => "Benjamini–Hochberg",
-            }
-        );
-        if self
-            .queries
-            .iter()
-            .any(|q| q.band.is_some_and(|b| b > 1.0 + self.noise + 1e-12))
-        {
-            s += &format!(
-                "; plain runs: widened by {:.0} % drift and a {:.1} ms floor",
-                self.drift * 100.0,
-                self.floor_us / 1e3
-            );
-        }
-        s.push(')');
-        if self.has_instructions() {
-            let own: Vec<String> = self
-                .queries
-                .iter()
-                .filter_map(|q| q.instructions.as_ref().map(|i| (q, i)))
-                .filter(|(_, i)| i.threshold > self.instr_threshold + 1e-12)
-                .map(|(q, i)| format!("{} {:.1} %", q.query, i.threshold * 100.0))
-                .collect();
-            s += &format!(
-                "; instructions: {} regressions (threshold {:.2} %{})",
-                self.instruction_regressions(),
-                self.instr_threshold * 100.0,
-                if own.is_empty() {
-                    String::new()
-                } else {
-                    format!(", {}", own.join(", "))
-                }
-            );
-        }
-        s
-    }
-
-    /// A GitHub-flavoured Markdown table for a pull request.
-    pub fn to_markdown(&self) -> String {
-        let headers = self.headers(true);
-        let align: Vec<&str> = headers
-            .iter()
-            .map(|h| {
-                if h.contains("ms") || h.contains("(M)") || *h == "instr ratio" {
-                    "---:"
-                } else {
-                    "---"
-                }
-            })
-            .collect();
-        let mut s = format!(
-            "**{}** against **{}**: {}\n\n| {} |\n|{}|\n",
-            self.new_run,
-            self.base_run,
-            self.summary_line(),
-            headers.join(" | "),
-            align.join("|")
-        );
-        for row in self.rows(true) {
-            s += &format!("| {} |\n", row.join(" | "));
-        }
-        let suspects = self.suspects_text(true);
-        if !suspects.is_empty() {
-            s += "\n";
-            s += &suspects;
-        }
-        s
-    }
-
-    /// Bencher Metric Format: `{"<engine>/<query>": {"latency": {value, lower_value,
-    /// upper_value}}}` in nanoseconds, for NEW (median, and the interval scaled from the ratio's).
-    pub fn to_bmf(&self) -> serde_json::Value {
-        let mut m = serde_json::Map::new();
-        for q in &self.queries {
-            let (Some(new), Some(base)) = (q.new_median_us, q.base_median_us) else {
-                continue;
-            };
-            let ns = |us: f64| (us * 1e3).round();
-            let mut latency = serde_json::Map::new();
-            latency.insert("value".into(), ns(new as f64).into());
-            if let (Some(l), Some(h)) = (q.ci_low, q.ci_high) {
-                latency.insert("lower_value".into(), ns(base as f64 * l).into());
-                latency.insert("upper_value".into(), ns(base as f64 * h).into());
-            }
-            let mut measures = serde_json::Map::new();
-            measures.insert("latency".into(), latency.into());
-            if let Some(i) = &q.instructions {
-                let mut m = serde_json::Map::new();
-                m.insert("value".into(), i.new.into());
-                measures.insert("instructions".into(), m.into());
-            }
-            m.insert(format!("{}/{}", q.engine, q.query), measures.into());
-        }
-        m.into()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn holm_and_bh_adjust_as_published() {
-        let p = [0.01, 0.04, 0.03, 0.005];
-        let holm = adjust(&p, Correction::Holm);
-        // Sorted: 0.005*4=0.02, 0.01*3=0.03, 0.03*2=0.06, 0.04*1=0.04 -> max so far 0.06.
-        for (a, b) in holm.iter().zip([0.03, 0.06, 0.06, 0.02]) {
-            assert!((a - b).abs() < 1e-12, "{holm:?}");
-        }
-        let bh = adjust(&p, Correction::BenjaminiHochberg);
-        // Sorted p 0.005,0.01,0.03,0.04 -> 0.02, 0.02, 0.04, 0.04.
-        for (a, b) in bh.iter().zip([0.02, 0.04, 0.04, 0.02]) {
-            assert!((a - b).abs() < 1e-12, "{bh:?}");
-        }
-    }
-
-    #[test]
-    fn bootstrap_sees_a_clear_slowdown_and_not_a_null() {
-        let base: Vec<u64> = (0..30).map(|i| 1000 + (i * 37 % 50)).collect();
-        let slower: Vec<u64> = base.iter().map(|v| v * 12 / 10).collect();
-        let r = bootstrap_ratios(&base, &slower, 2000, 1);
-        assert!(
-            quantile_sorted(&r, 0.025) > 1.1,
-            "the whole interval is above 1.1"
-        );
-        let same = bootstrap_ratios(&base, &base, 2000, 2);
-        assert!(quantile_sorted(&same, 0.025) < 1.0 && quantile_sorted(&same, 0.975) > 1.0);
-        assert_eq!(
-            bootstrap_ratios(&base, &slower, 100, 7),
-            bootstrap_ratios(&base, &slower, 100, 7)
-        );
-    }
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The data-gen benchmark: end-to-end vs writer floor (data-gen-bench), then DuckDB vs data-gen.
-# Usage: scripts/bench-data-gen.sh [ROWS] [THREADS]   (defaults: 20000000, all cores)
+# Usage: scripts/experiments/bench-data-gen.sh [ROWS] [THREADS]   (defaults: 20000000, all cores)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 rows=${1:-20000000}
 threads=${2:-$(nproc)}
 target=${CARGO_TARGET_DIR:-target}
@@ -19,5 +19,5 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet duckdb==2.0.0
 fi
-"$venv/bin/python" scripts/duckdb_vs_data_gen.py --data-gen "$target/release/data-gen" \
+"$venv/bin/python" scripts/experiments/duckdb_vs_data_gen.py --data-gen "$target/release/data-gen" \
   --rows "$rows" --threads "$threads"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Renders a report in headless Chromium at 1280 px wide: writes a screenshot, and fails if any
 # two text labels of a chart overlap or a label sticks out of its chart.
-# Usage: scripts/report-check.sh [REPORT.html] [SCREENSHOT.png]
+# Usage: scripts/ci/report-check.sh [REPORT.html] [SCREENSHOT.png]
 #        (defaults: results/report/report.html, report.png beside it)
 # Installs Chromium with apt-get when it is missing and this runs as root.
 set -euo pipefail

@@ -12,21 +12,27 @@ client network, with a fault injected while it runs.
            restart, the next query submitted after a varied gap
 
 Trial i of n injects its fault at (i + 0.5) / n x 0.8 of the fault-free job's duration after
-the job was seen at the scheduler (restart: the gap is i / n x 4 s), so the trials cover the query from its first
-stage to its last. Every wait is bounded (--bound). Per trial: correct (the fault-free answer's
-rows and digest), wrong answer, error (the runner's recorded message), stalled job (Ballista's
-job neither finished nor failed, and the runner's --timeout of --bound seconds ended it with a
-recorded error), or hang (the runner itself did not exit: the harness failed); the time from the fault to the job's
-end (restart: to the next answer); the stage the job was in; and the time until the scheduler
-lists every executor again.
+the job was seen at the scheduler (restart: the gap is i / n x 4 s), so the trials cover the
+query from its first stage to its last. A fault that lands after the job has ended tested
+nothing: that trial is made again with the fault at half the delay (three attempts; the misses
+are recorded), and `struck_inside` says whether the recorded one struck inside the job. Every
+wait is bounded (--bound). The fault-free answer is Ballista's, three runs agreeing, and
+DataFusion's from the same files. Per trial: correct (that answer's rows and digest), wrong
+answer, error (the runner's recorded message), stalled job (Ballista's job neither finished nor
+failed, and the runner's --timeout of --bound seconds ended it with a recorded error; the job is
+cancelled, and its scheduler log lines are kept with `upstream_stall` saying whether they show
+the AQE rollback), hang (the runner itself did not exit), or harness error (the job never
+appeared, the query before a restart failed, or the executors were not all registered again
+before the next trial); the time from the fault to the job's end (restart: to the next
+answer); the stage the job was in; and the time until the scheduler lists every executor again.
 
-  scripts/faults.py --project logbench --kind kill [--trials 10] [--query agg_distinct_users]
+  scripts/tools/faults.py --project logbench --kind kill [--trials 10] [--query agg_distinct_users]
                     [--bound 180] [--out results/faults-kill.json]
 
 The job's progress and the executors come from the scheduler's REST API, reached at its
 address on the client network (the host has a leg on every private network it made; nothing
-else is contacted). Exit status: 0 when no trial hung and no answer was wrong, 1 otherwise,
-2 for bad arguments or a cluster that is not there.
+else is contacted). Exit status: 0 when no trial hung, no answer was wrong and the harness
+never failed, 1 otherwise, 2 for bad arguments or a cluster that is not there.
 """
 
 import argparse
@@ -41,7 +47,7 @@ import tempfile
 import time
 import urllib.request
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 PORT = 50050
 
 
@@ -119,14 +125,20 @@ class Cluster:
             self.docker("kill", name)
             self.docker("start", name)
 
-    def start_query(self, name, query, bound):
+    def start_query(self, name, query, bound, engine="ballista"):
         """`bench-runner once` in the bench service's container (client network, its
         lock-down): the query executed once on Ballista, so the run the fault lands in is the
-        only one. It waits up to `bound` for an executor, then up to `bound` for the answer."""
+        only one. It waits up to `bound` for an executor, then up to `bound` for the answer.
+        With engine="datafusion" the same container answers it alone, from the same files."""
         self.docker("rm", "-f", name, check=False)
+        where = [f"--scheduler=logbench-scheduler:{PORT}", f"--ready-timeout={int(bound)}"] if engine == "ballista" else []
         self.dc("run", "-d", "--name", name, "bench", "bench-runner", "once", "--data=/data/logs",
-                "--engine=ballista", f"--scheduler=logbench-scheduler:{PORT}", f"--query={query}",
-                f"--timeout={int(bound)}", f"--ready-timeout={int(bound)}")
+                f"--engine={engine}", *where, f"--query={query}", f"--timeout={int(bound)}")
+
+    def scheduler_lines(self, needle, since):
+        """The scheduler's log lines since `since` (RFC 3339) that contain `needle`."""
+        r = self.docker("logs", "--since", since, f"{self.p}-scheduler", check=False)
+        return [l for l in (r.stdout + r.stderr).splitlines() if needle in l]
 
     def exited(self, name):
         """The container's exit code once it has stopped, else None."""
@@ -199,10 +211,10 @@ def wait_exit(c, name, bound):
     return code[0] if code else None
 
 
-def run_to_end(c, name, query, bound):
+def run_to_end(c, name, query, bound, engine="ballista"):
     """Runs the query to its end (bounded); its answer or error, seconds, and its job."""
     started = now()
-    c.start_query(name, query, bound)
+    c.start_query(name, query, bound, engine)
     code = wait_exit(c, name, 2 * bound + 30)
     elapsed = now() - started
     if code is None:
@@ -228,6 +240,12 @@ def reference(c, query, bound):
             stages = job["num_stages"]
     if any(a != answers[0] for a in answers):
         sys.exit(f"faults.py: three fault-free runs of {query} gave different answers: {answers}")
+    # The answer every trial is held to is DataFusion's too, from the same files.
+    df, err, _, _ = run_to_end(c, f"{c.p}-trial-ref-df", query, bound, engine="datafusion")
+    if df is None:
+        sys.exit(f"faults.py: {query} on DataFusion failed: {err}")
+    if (df["rows"], df["digest"]) != (answers[0]["rows"], answers[0]["digest"]):
+        sys.exit(f"faults.py: {query}: Ballista's fault-free answer {answers[0]} is not DataFusion's {df}")
     if not stages:
         sys.exit("faults.py: the scheduler does not list the reference runs' jobs")
     job_s = statistics.median(durations)
@@ -266,6 +284,22 @@ def wait_all_registered(c, bound):
 
 
 def trial_executor(c, kind, i, n, query, ref, ref_job_s, stages, bound):
+    """One fault while the job runs. A fault that lands after the job has ended tests nothing:
+    the trial is then made again with the fault at half the delay, up to three attempts, and
+    the misses are recorded."""
+    delay = (i + 0.5) / n * 0.8 * ref_job_s
+    missed = []
+    for attempt in range(3):
+        t = executor_attempt(c, kind, i, query, ref, delay, stages, bound)
+        if t["struck_inside"] or t["outcome"] in ("hang", "harness error", "wrong answer"):
+            break
+        missed.append(t["fault_at_s"])
+        delay /= 2
+    t["missed_at_s"] = missed
+    return t
+
+
+def executor_attempt(c, kind, i, query, ref, delay, stages, bound):
     victim = f"{c.p}-executor-{i % c.executors + 1}"
     name = f"{c.p}-trial-{kind}-{i}"
     net = f"{c.p}_cluster"
@@ -274,17 +308,18 @@ def trial_executor(c, kind, i, n, query, ref, ref_job_s, stages, bound):
     job, _ = poll(lambda: next(iter(c.new_jobs(before)), None), 90)
     if job is None:
         c.docker("rm", "-f", name, check=False)
-        return {"trial": i, "outcome": "error", "error": "the job never appeared at the scheduler"}
+        return {"trial": i, "outcome": "harness error", "error": "harness: the job never appeared at the scheduler",
+                "struck_inside": False, "fault_at_s": round(delay, 3)}
     submitted = now()
     # Within the first 80 % of the fault-free job: the job is seen by polling, so a fault
     # planned near its end would land after it.
-    delay = (i + 0.5) / n * 0.8 * ref_job_s
     poll(lambda: now() - submitted >= delay, delay + 1, step=0.02)
     at = c.jobs().get(job["job_id"], job)
     moment = f"stage {min(at['completed_stages'] + 1, stages)} of {stages}"
     if at["status"] in ("Completed", "Failed"):
         moment = "after the job ended"
     fault, fault_ms = now(), time.time() * 1000
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 1))
     if kind == "kill":
         c.crash(victim)
     else:
@@ -311,23 +346,41 @@ def trial_executor(c, kind, i, n, query, ref, ref_job_s, stages, bound):
     if rejoin is None:
         # Left as it is, the next trial would run on fewer executors: restarted, and recorded.
         c.docker("restart", "-t", "5", victim)
-    # The next trial starts with every executor heartbeating.
-    wait_all_registered(c, bound)
-    return {
+    # The next trial starts with every executor heartbeating; a cluster that does not get
+    # there is the harness failing, not an outcome.
+    ready = wait_all_registered(c, bound)
+    # Inside the job: it had not ended when the fault struck (it ended after it, or never).
+    struck = at["status"] not in ("Completed", "Failed") and not (end and end.get("end_time") and end["end_time"] <= fault_ms)
+    # Ballista's known stall (the AQE rollback after a lost executor's map output): its own
+    # lines in the scheduler's log, kept with the trial.
+    stall_lines = c.scheduler_lines(job["job_id"], since) if outcome == "stalled job" else []
+    trial = {
         "trial": i, "victim": victim, "fault_at_s": round(delay, 3), "moment": moment,
-        "outcome": outcome, "error": err,
+        "struck_inside": struck,
+        "outcome": outcome, "error": err, "job_id": job["job_id"],
         "recovery_s": round(job_end - fault, 3) if end else None,
         "job_status": end["status"] if end else "no end within the bound",
         "rejoin_s": round(rejoin, 3) if rejoin is not None else None,
         "rejoined": rejoin is not None,
+        "all_registered_before_next": ready is not None,
         "cancelled_jobs": cancelled,
     }
+    if outcome == "stalled job":
+        # Cancelled by the runner at its limit or by settle(): no longer queued or running.
+        final = (c.jobs().get(job["job_id"]) or {}).get("status", "not listed")
+        trial["job_final_status"] = final
+        trial["upstream_stall"] = final not in ("Queued", "Running") and any("Roll back running" in l for l in stall_lines)
+        trial["scheduler_log"] = [l[:400] for l in stall_lines[-20:]]
+    if ready is None:
+        trial["outcome"], trial["error"] = "harness error", f"harness: {c.executors} executors not registered within {bound} s"
+    return trial
 
 
 def trial_restart(c, i, n, query, ref, bound):
     first, err, _, _ = run_to_end(c, f"{c.p}-trial-restart-{i}a", query, bound)
     if first != ref:
-        return {"trial": i, "outcome": "error", "error": f"the query before the restart: {err}"}
+        return {"trial": i, "outcome": "harness error", "error": f"harness: the query before the restart: {err or first}",
+                "struck_inside": False}
     gap = i / n * 4.0
     fault = now()
     c.docker("restart", "-t", "10", f"{c.p}-scheduler")
@@ -348,8 +401,12 @@ def trial_restart(c, i, n, query, ref, bound):
     if registered_after is None:
         rejoin = wait_all_registered(c, 60)
         registered_after = None if rejoin is None else answered + rejoin
+    if registered_after is None:
+        outcome, err = "harness error", f"harness: {c.executors} executors not registered again within 60 s"
     return {
         "trial": i, "gap_s": round(gap, 3), "moment": f"{gap:.1f} s after the restart began",
+        # The restart strikes between two queries: the second is the one that meets it.
+        "struck_inside": True,
         "outcome": outcome, "error": err,
         "recovery_s": round(answered, 3) if outcome == "correct" else None,
         "rejoin_s": round(registered_after, 3) if registered_after is not None else None,
@@ -367,7 +424,7 @@ def summary(kind, trials):
     rec = [t["recovery_s"] for t in trials if t.get("recovery_s") is not None and t["outcome"] == "correct"]
     rej = [t["rejoin_s"] for t in trials if t.get("rejoin_s") is not None]
     parts = [f"{counts.get('correct', 0)}/{len(trials)} correct"]
-    for k in ("error", "stalled job", "wrong answer", "hang"):
+    for k in ("error", "stalled job", "wrong answer", "hang", "harness error"):
         if counts.get(k):
             parts.append(f"{counts[k]} {k}{'s' if counts[k] > 1 else ''}")
     line = f"{label}: " + ", ".join(parts)
@@ -420,7 +477,7 @@ def main():
         tmp = out.with_suffix(".tmp")
         tmp.write_text(json.dumps(doc, indent=2) + "\n")
         tmp.replace(out)
-    sys.exit(1 if counts.get("hang") or counts.get("wrong answer") else 0)
+    sys.exit(1 if counts.get("hang") or counts.get("wrong answer") or counts.get("harness error") else 0)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The project's pinned Python tools (scripts/requirements.txt) in a virtual environment at
+# The project's pinned Python tools (scripts/ci/requirements.txt) in a virtual environment at
 # VENV-DIR: created when missing, reinstalled when the requirements changed, else left alone.
 # Used by .ci/run and by the object-store tests (through LOGBENCH_VENV).
 set -euo pipefail
-venv=${1:?usage: scripts/pytools.sh VENV-DIR}
+venv=${1:?usage: scripts/ci/pytools.sh VENV-DIR}
 req="$(cd "$(dirname "$0")" && pwd)/requirements.txt"
 stamp="$venv/.logbench-requirements"
 if [ -x "$venv/bin/python" ] && cmp -s "$req" "$stamp"; then

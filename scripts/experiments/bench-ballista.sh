@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # DataFusion vs Ballista with 1 and 2 executors, side by side in one run, on one dataset.
 # Then the fixed cost per query (trivial queries) and the harness's share of it.
-# Usage: scripts/bench-ballista.sh [ROWS] [ITERATIONS]   (defaults: 20000000, 5)
+# Usage: scripts/experiments/bench-ballista.sh [ROWS] [ITERATIONS]   (defaults: 20000000, 5)
 # Results go to results/local/ballista-bench-<time>/; the table is printed at the end.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 rows=${1:-20000000}
 iterations=${2:-5}
 target=${CARGO_TARGET_DIR:-target}
@@ -36,7 +36,7 @@ run() { # ENGINE NAME QUERIES-DIR [extra args]
     --out "$out/$name.json" "$@" || true
 }
 
-for set in queries scripts/fixed-cost; do
+for set in queries scripts/experiments/fixed-cost; do
   tag=$(basename "$set")
   run datafusion "datafusion-$tag" "$set"
   for n in 1 2; do
@@ -48,7 +48,7 @@ done
 
 echo "== harness share of Ballista's fixed cost (bare SessionContext::remote vs harness)" >&2
 "$runner" cluster up --executors 2 --state-dir "$state" >/dev/null
-"$runner" overhead --engine ballista --data "$data" --queries scripts/fixed-cost \
+"$runner" overhead --engine ballista --data "$data" --queries scripts/experiments/fixed-cost \
   --cluster-state-dir "$state" --rounds 10 --per-round 5 | tee "$out/overhead.txt"
 "$runner" cluster down --state-dir "$state" >/dev/null
 

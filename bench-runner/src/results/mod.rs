@@ -1,24 +1,28 @@
-//! The result file: one Rust type is the single source of truth for its JSON format.
+//! The result file: one Rust type is the single source of truth for its JSON format. This
+//! module and its two submodules are the ground floor: plain data that imports nothing from
+//! measurement, so every other module can read and write results without a circle.
 //!
-//! `schema_version` is bumped on any change a reader could notice; `results/README.md`
+//! `schema_version` is bumped on any change a reader could notice; `docs/results.md`
 //! documents every field.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::digest::AnswerDigest;
-use crate::engine::{EngineConfig, JobDetails, JobRun};
-use crate::environment::Environment;
 use crate::error::{Error, Result};
-use crate::histogram::LatencySummary;
-use crate::plans::{Analysis, Plans};
-use crate::resources::Resources;
+
+pub mod engine;
+pub mod measure;
+
+pub use engine::{Analysis, EngineConfig, Environment, JobDetails, JobRun, Plans};
+pub use measure::{AnswerDigest, LatencySummary, Resources};
 
 /// 2: `answer.ordered`, per-query `instructions` and the run's `instructions_setup`.
 /// 3: adaptive sampling (`arguments.iterations` null, `arguments.sampling`; per query
 /// `sampling` and `samples_us`) and `complete`.
-pub const SCHEMA_VERSION: u32 = 3;
+/// 4: status `timed_out` and per query `cancelled_job`; `arguments.timeout_seconds` is the
+/// per-execution limit in force (300 by default; null only with `--timeout none`).
+pub const SCHEMA_VERSION: u32 = 4;
 /// The oldest version this build still reads (its fields are a subset of this one's).
 pub const OLDEST_READABLE: u32 = 1;
 
@@ -42,7 +46,7 @@ pub struct RunResult {
     pub answer_mismatches: Vec<AnswerMismatch>,
     /// `run --instructions`: how the DataFusion engine's queries were counted under valgrind.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instructions_setup: Option<crate::callgrind::CountSetup>,
+    pub instructions_setup: Option<measure::CountSetup>,
 }
 
 fn yes() -> bool {
@@ -75,7 +79,7 @@ pub struct Arguments {
     pub iterations: Option<u32>,
     /// The adaptive rule's settings (`--iterations auto`, the default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sampling: Option<crate::sampling::Adaptive>,
+    pub sampling: Option<measure::Adaptive>,
     pub warmup: u32,
     pub timeout_seconds: Option<f64>,
     pub queries_dir: String,
@@ -99,6 +103,20 @@ pub struct EngineRun {
 pub enum Status {
     Ok,
     Failed,
+    /// An execution ran past the run's per-execution time limit and was abandoned (its
+    /// Ballista job cancelled: [`QueryResult::cancelled_job`]).
+    TimedOut,
+}
+
+impl Status {
+    /// As the summary, the report and `compare` write it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Failed => "failed",
+            Status::TimedOut => "timed out",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -135,16 +153,38 @@ pub struct QueryResult {
     pub rounds_us: Vec<Vec<u64>>,
     /// `run --instructions` (DataFusion): instructions per execution under callgrind.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instructions: Option<crate::callgrind::QueryInstructions>,
+    pub instructions: Option<measure::QueryInstructions>,
     /// How measuring ended: why, and the median's interval reached.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sampling: Option<crate::sampling::Outcome>,
+    pub sampling: Option<measure::Outcome>,
     /// Every measured run's wall time (µs), in the order they ran.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub samples_us: Vec<u64>,
     /// `run --profile`: the query's CPU profile, taken in runs after the measured ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub profile: Option<crate::profile::QueryProfile>,
+    pub profile: Option<measure::QueryProfile>,
+    /// The Ballista job of an execution abandoned past its time limit or by an interruption,
+    /// cancelled in the scheduler.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled_job: Option<String>,
+    /// Why the answer's order went unchecked though the query fixes it: its runs returned
+    /// tied rows in different orders (`ties`), so no in-order digest was recorded and the
+    /// cross-engine check compared rows only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_not_checked: Option<String>,
+}
+
+/// [`QueryResult::order_not_checked`]'s value for ties.
+pub const ORDER_TIES: &str = "ties";
+
+impl QueryResult {
+    /// `order: not checked, ties` where the query fixes its order but its runs did not
+    /// agree on one; empty otherwise.
+    pub fn order_note(&self) -> String {
+        self.order_not_checked
+            .as_deref()
+            .map_or(String::new(), |why| format!("order: not checked, {why}"))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -219,9 +259,13 @@ impl RunResult {
                             return bad(format!("{}: ok without an answer digest", q.name));
                         }
                     }
-                    Status::Failed => {
+                    Status::Failed | Status::TimedOut => {
                         if q.error.as_deref().is_none_or(str::is_empty) {
-                            return bad(format!("{}: failed without an error", q.name));
+                            return bad(format!(
+                                "{}: {} without an error",
+                                q.name,
+                                q.status.label()
+                            ));
                         }
                     }
                 }
@@ -261,7 +305,48 @@ impl RunResult {
                 .engines
                 .iter()
                 .flat_map(|e| &e.queries)
-                .any(|q| q.status == Status::Failed)
+                .any(|q| q.status != Status::Ok)
+    }
+
+    /// What keeps the run from being clean, one phrase each: incomplete, other engines than
+    /// `engines` (in order; empty: any), engines that ran different queries, a query that did
+    /// not succeed, an answer that differs between engines. Empty when clean.
+    pub fn problems(&self, engines: &[String]) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.complete {
+            out.push("the run is incomplete (complete: false)".to_string());
+        }
+        let names: Vec<&str> = self
+            .engines
+            .iter()
+            .map(|e| e.engine.name.as_str())
+            .collect();
+        if !engines.is_empty() && names != engines {
+            out.push(format!("engines {names:?}, expected {engines:?}"));
+        }
+        let lists: std::collections::BTreeSet<Vec<&str>> = self
+            .engines
+            .iter()
+            .map(|e| e.queries.iter().map(|q| q.name.as_str()).collect())
+            .collect();
+        if lists.len() > 1 {
+            out.push("the engines ran different queries".to_string());
+        }
+        for e in &self.engines {
+            for q in e.queries.iter().filter(|q| q.status != Status::Ok) {
+                out.push(format!(
+                    "{}/{} {}: {}",
+                    e.engine.name,
+                    q.name,
+                    q.status.label(),
+                    q.error.as_deref().unwrap_or("no error recorded")
+                ));
+            }
+        }
+        for m in &self.answer_mismatches {
+            out.push(format!("{}: answers differ between engines", m.query));
+        }
+        out
     }
 
     /// Compares every query's answer across the engines that completed it: the rows, and their

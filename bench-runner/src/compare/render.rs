@@ -1,0 +1,275 @@
+//! How a [`Comparison`] is shown: the terminal table, Markdown (with the suspects of a slower
+//! query), the one-line summary and Bencher's BMF JSON. One exporter per format; the verdicts
+//! themselves are made in the parent module.
+
+use super::{Comparison, Correction, InstructionComparison, QueryComparison, Verdict};
+
+fn ms(us: Option<u64>) -> String {
+    us.map_or("-".into(), |u| format!("{:.1}", u as f64 / 1e3))
+}
+
+fn interval(q: &QueryComparison) -> String {
+    match (q.ratio, q.ci_low, q.ci_high) {
+        (Some(r), Some(l), Some(h)) => format!("{r:.3} [{l:.3}, {h:.3}]"),
+        _ => "-".into(),
+    }
+}
+
+fn flags(q: &QueryComparison) -> String {
+    let mut f = Vec::new();
+    if q.answer_changed {
+        f.push("ANSWER DIFFERS".to_string());
+    }
+    if q.plan_changed {
+        f.push("plan changed".to_string());
+    }
+    if let Some(n) = &q.note {
+        f.push(n.clone());
+    }
+    f.join("; ")
+}
+
+/// Millions of instructions, to two decimals.
+fn minstr(n: u64) -> String {
+    format!("{:.2}", n as f64 / 1e6)
+}
+
+impl InstructionComparison {
+    /// The cells a table shows for it: BASE and NEW (millions), the ratio, the verdict.
+    fn cells(&self) -> [String; 4] {
+        [
+            minstr(self.base),
+            minstr(self.new),
+            format!("{:.4}", self.ratio),
+            self.verdict.label().to_string(),
+        ]
+    }
+}
+
+impl Comparison {
+    /// Rows of (wall-time cells, instruction cells when any query has them, notes).
+    fn rows(&self, marked: bool) -> Vec<Vec<String>> {
+        let instr = self.has_instructions();
+        self.queries
+            .iter()
+            .map(|q| {
+                let verdict = match (marked, q.verdict) {
+                    (true, Verdict::Slower) => "🔴 slower".to_string(),
+                    (true, Verdict::Faster) => "🟢 faster".to_string(),
+                    (_, v) => v.label().to_string(),
+                };
+                let mut row = vec![
+                    q.engine.clone(),
+                    q.query.clone(),
+                    ms(q.base_median_us),
+                    ms(q.new_median_us),
+                    interval(q),
+                    verdict,
+                ];
+                if instr {
+                    let cells = q.instructions.as_ref().map_or_else(
+                        || std::array::from_fn(|_| "-".to_string()),
+                        InstructionComparison::cells,
+                    );
+                    let [b, n, r, mut v] = cells;
+                    if marked && let Some(i) = &q.instructions {
+                        v = match i.verdict {
+                            Verdict::Slower => "🔴 slower".to_string(),
+                            Verdict::Faster => "🟢 fewer".to_string(),
+                            _ => v,
+                        };
+                    }
+                    row.extend([b, n, r, v]);
+                }
+                row.push(flags(q));
+                row
+            })
+            .collect()
+    }
+
+    fn headers(&self, markdown: bool) -> Vec<&'static str> {
+        let mut h = if markdown {
+            vec![
+                "engine",
+                "query",
+                "base p50 ms",
+                "new p50 ms",
+                "ratio [95 % CI]",
+                "verdict",
+            ]
+        } else {
+            vec![
+                "engine",
+                "query",
+                "base ms",
+                "new ms",
+                "ratio [95% CI]",
+                "verdict",
+            ]
+        };
+        if self.has_instructions() {
+            h.extend([
+                "base instr (M)",
+                "new instr (M)",
+                "instr ratio",
+                "instr verdict",
+            ]);
+        }
+        h.push("notes");
+        h
+    }
+
+    pub fn to_terminal(&self) -> String {
+        let right: &[usize] = if self.has_instructions() {
+            &[2, 3, 6, 7, 8]
+        } else {
+            &[2, 3]
+        };
+        let mut t = crate::table::new(&self.headers(false), right);
+        for row in self.rows(false) {
+            t.add_row(row);
+        }
+        let mut s = crate::table::render(&t);
+        s += &self.summary_line();
+        s.push('\n');
+        s += &self.suspects_text(false);
+        s
+    }
+
+    /// For each slower query with profiles on both sides, the frames whose self share grew
+    /// most: one line per query (Markdown: a list).
+    pub fn suspects_text(&self, markdown: bool) -> String {
+        let mut s = String::new();
+        for q in self.queries.iter().filter(|q| !q.suspects.is_empty()) {
+            let frames: Vec<String> = q
+                .suspects
+                .iter()
+                .map(|f| {
+                    let name = if markdown {
+                        format!("`{}`", f.frame)
+                    } else {
+                        f.frame.clone()
+                    };
+                    format!(
+                        "{name} {:.1} % → {:.1} % of self time",
+                        f.base_pct, f.new_pct
+                    )
+                })
+                .collect();
+            s += &format!(
+                "{}{} ({}) slower; the profiles' suspects: {}\n",
+                if markdown { "- " } else { "" },
+                q.query,
+                q.engine,
+                frames.join("; ")
+            );
+        }
+        s
+    }
+
+    pub fn summary_line(&self) -> String {
+        let mut s = format!(
+            "{} regressions, {} answer differences over {} queries (noise ±{:.1} %, {:.0} % family confidence, {}",
+            self.regressions(),
+            self.correctness_differences(),
+            self.queries.len(),
+            self.noise * 100.0,
+            self.confidence * 100.0,
+            match self.correction {
+                Correction::Holm => "Holm",
+                Correction::BenjaminiHochberg => "Benjamini–Hochberg",
+            }
+        );
+        if self
+            .queries
+            .iter()
+            .any(|q| q.band.is_some_and(|b| b > 1.0 + self.noise + 1e-12))
+        {
+            s += &format!(
+                "; plain runs: widened by {:.0} % drift and a {:.1} ms floor",
+                self.drift * 100.0,
+                self.floor_us / 1e3
+            );
+        }
+        s.push(')');
+        if self.has_instructions() {
+            let own: Vec<String> = self
+                .queries
+                .iter()
+                .filter_map(|q| q.instructions.as_ref().map(|i| (q, i)))
+                .filter(|(_, i)| i.threshold > self.instr_threshold + 1e-12)
+                .map(|(q, i)| format!("{} {:.1} %", q.query, i.threshold * 100.0))
+                .collect();
+            s += &format!(
+                "; instructions: {} regressions (threshold {:.2} %{})",
+                self.instruction_regressions(),
+                self.instr_threshold * 100.0,
+                if own.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {}", own.join(", "))
+                }
+            );
+        }
+        s
+    }
+
+    /// A GitHub-flavoured Markdown table for a pull request.
+    pub fn to_markdown(&self) -> String {
+        let headers = self.headers(true);
+        let align: Vec<&str> = headers
+            .iter()
+            .map(|h| {
+                if h.contains("ms") || h.contains("(M)") || *h == "instr ratio" {
+                    "---:"
+                } else {
+                    "---"
+                }
+            })
+            .collect();
+        let mut s = format!(
+            "**{}** against **{}**: {}\n\n| {} |\n|{}|\n",
+            self.new_run,
+            self.base_run,
+            self.summary_line(),
+            headers.join(" | "),
+            align.join("|")
+        );
+        for row in self.rows(true) {
+            s += &format!("| {} |\n", row.join(" | "));
+        }
+        let suspects = self.suspects_text(true);
+        if !suspects.is_empty() {
+            s += "\n";
+            s += &suspects;
+        }
+        s
+    }
+
+    /// Bencher Metric Format: `{"<engine>/<query>": {"latency": {value, lower_value,
+    /// upper_value}}}` in nanoseconds, for NEW (median, and the interval scaled from the ratio's).
+    pub fn to_bmf(&self) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        for q in &self.queries {
+            let (Some(new), Some(base)) = (q.new_median_us, q.base_median_us) else {
+                continue;
+            };
+            let ns = |us: f64| (us * 1e3).round();
+            let mut latency = serde_json::Map::new();
+            latency.insert("value".into(), ns(new as f64).into());
+            if let (Some(l), Some(h)) = (q.ci_low, q.ci_high) {
+                latency.insert("lower_value".into(), ns(base as f64 * l).into());
+                latency.insert("upper_value".into(), ns(base as f64 * h).into());
+            }
+            let mut measures = serde_json::Map::new();
+            measures.insert("latency".into(), latency.into());
+            if let Some(i) = &q.instructions {
+                let mut m = serde_json::Map::new();
+                m.insert("value".into(), i.new.into());
+                measures.insert("instructions".into(), m.into());
+            }
+            m.insert(format!("{}/{}", q.engine, q.query), measures.into());
+        }
+        m.into()
+    }
+}

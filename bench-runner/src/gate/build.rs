@@ -1,0 +1,249 @@
+//! BASE as a binary: a git revision built in a temporary worktree into the same cargo target
+//! directory (only the project's own crates compile), and a clean checkout's binary kept
+//! under `<target>/logbench-gate/<commit>/` for the next commit's gate.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::error::{Error, Result};
+
+/// The cargo target directory a `bench-runner` binary was built into (`<dir>/release/…`).
+pub fn target_dir_of(exe: &Path) -> Option<PathBuf> {
+    let profile_dir = exe.parent()?;
+    (profile_dir.file_name()? == "release").then(|| profile_dir.parent().map(Path::to_path_buf))?
+}
+
+fn git(repo: &Path, args: &[&str]) -> Result<String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Error::io("running git", e))?;
+    if !out.status.success() {
+        return Err(Error::Config(format!(
+            "git {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The full commit id `rev` names in `repo`.
+pub fn resolve(repo: &Path, rev: &str) -> Result<String> {
+    git(repo, &["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")]).map_err(|_| {
+        Error::Config(format!(
+            "base revision {rev} is not a commit in {} (a shallow clone has no history: fetch more, or pass --base-bin)",
+            repo.display()
+        ))
+    })
+}
+
+/// Removes the worktree when dropped, even when the build failed.
+struct Worktree<'a> {
+    repo: &'a Path,
+    path: PathBuf,
+}
+
+impl Drop for Worktree<'_> {
+    fn drop(&mut self) {
+        let _ = git(
+            self.repo,
+            &[
+                "worktree",
+                "remove",
+                "--force",
+                &self.path.display().to_string(),
+            ],
+        );
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// BASE's binary for `rev`, built in a worktree into `target_dir` (default: the cargo target
+/// directory `this`, the running binary, was built in) or found in the per-commit cache there;
+/// and a copy of `new_bin` at `copy_to`, since the build replaces the binary cargo leaves in the
+/// target directory. When NEW is this very binary and the checkout is clean, it is kept under
+/// its own commit too, so the next commit's gate finds its BASE built.
+pub fn prepare_base(
+    rev: &str,
+    this: &Path,
+    new_bin: &Path,
+    target_dir: Option<PathBuf>,
+    copy_to: &Path,
+    log: &mut dyn FnMut(&str),
+) -> Result<PathBuf> {
+    let repo = toplevel()?;
+    let commit = resolve(&repo, rev)?;
+    let target = target_dir.or_else(|| target_dir_of(this)).ok_or_else(|| {
+        Error::Config(format!(
+            "{} is not in a cargo target directory's release/ folder: pass --target-dir",
+            this.display()
+        ))
+    })?;
+    let cache = target.join("logbench-gate");
+    if new_bin == this
+        && let Some(head) = clean_head(&repo)
+    {
+        remember(this, &head, &cache, 3)?;
+    }
+    copy_executable(new_bin, copy_to)?;
+    log(&format!("BASE is {rev} = {commit}"));
+    build_revision(&repo, &commit, &target, &cache, log)
+}
+
+/// Builds `bench-runner` at `commit` in a temporary git worktree into `target_dir` (shared
+/// with the checkout, so only the project's crates compile) and keeps the binary as
+/// `cache_dir/<commit>/bench-runner`; a kept one is reused. The build replaces the binary
+/// cargo leaves at `<target_dir>/release/bench-runner`, so that file is put back afterwards.
+pub fn build_revision(
+    repo: &Path,
+    commit: &str,
+    target_dir: &Path,
+    cache_dir: &Path,
+    log: &mut dyn FnMut(&str),
+) -> Result<PathBuf> {
+    let kept = cache_dir.join(commit).join("bench-runner");
+    if kept.is_file() {
+        log(&format!("BASE {commit}: reusing {}", kept.display()));
+        // Touch it, so pruning keeps what is in use.
+        let _ = std::fs::File::open(kept.parent().expect("has a parent"))
+            .and_then(|d| d.set_modified(std::time::SystemTime::now()));
+        return Ok(kept);
+    }
+    let path = std::env::temp_dir().join(format!(
+        "logbench-gate-{}-{}",
+        &commit[..12.min(commit.len())],
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&path);
+    git(
+        repo,
+        &[
+            "worktree",
+            "add",
+            "--detach",
+            &path.display().to_string(),
+            commit,
+        ],
+    )?;
+    let worktree = Worktree { repo, path };
+    let uplifted = target_dir.join("release").join("bench-runner");
+    let saved = uplifted.with_extension("gate-saved");
+    let saved = (uplifted.is_file() && copy_executable(&uplifted, &saved).is_ok()).then_some(saved);
+    log(&format!(
+        "BASE {commit}: building bench-runner in {} (target {})",
+        worktree.path.display(),
+        target_dir.display()
+    ));
+    let out = Command::new("cargo")
+        .current_dir(&worktree.path)
+        // build.rs reruns (and records this commit) when the directory differs.
+        .env("PWD", &worktree.path)
+        // The whole workspace's feature set, so the shared dependencies are the ones every
+        // other build here compiled: `-p bench-runner` alone would resolve arrow, tokio and a
+        // dozen more with fewer features (the server crates are not its dependencies) and
+        // rebuild DataFusion. Only the bench-runner binary is built.
+        .args(["build", "--release", "--workspace", "--bin", "bench-runner"])
+        .arg("--target-dir")
+        .arg(target_dir)
+        .args(["--message-format", "json-render-diagnostics"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| Error::io("running cargo", e))?;
+    let built = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["reason"] == "compiler-artifact" && v["target"]["name"] == "bench-runner")
+        .find_map(|v| v["executable"].as_str().map(PathBuf::from));
+    let result = match (out.status.success(), built) {
+        (true, Some(exe)) => copy_executable(&exe, &kept).map(|()| kept),
+        _ => Err(Error::Config(format!(
+            "building BASE {commit} failed ({}); see cargo's messages above",
+            out.status
+        ))),
+    };
+    if let Some(saved) = saved {
+        std::fs::rename(&saved, &uplifted)
+            .map_err(|e| Error::io(format!("restoring {}", uplifted.display()), e))?;
+    }
+    result
+}
+
+/// Keeps `exe` as the binary of `commit` in `cache_dir` (where [`build_revision`] looks), so a
+/// later gate whose BASE is this commit needs no build; only the `keep` newest entries stay.
+pub fn remember(exe: &Path, commit: &str, cache_dir: &Path, keep: usize) -> Result<PathBuf> {
+    let kept = cache_dir.join(commit).join("bench-runner");
+    if !kept.is_file() {
+        copy_executable(exe, &kept)?;
+    }
+    let mut entries: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(cache_dir)
+        .map_err(|e| Error::io(format!("listing {}", cache_dir.display()), e))?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    entries.sort_by_key(|e| std::cmp::Reverse(e.0));
+    for (_, old) in entries.into_iter().skip(keep) {
+        let _ = std::fs::remove_dir_all(old);
+    }
+    Ok(kept)
+}
+
+/// The commit checked out in `repo` when its tracked files are unmodified, else None.
+pub fn clean_head(repo: &Path) -> Option<String> {
+    let dirty = git(repo, &["status", "--porcelain", "--untracked-files=no"]).ok()?;
+    if !dirty.is_empty() {
+        return None;
+    }
+    git(repo, &["rev-parse", "HEAD"]).ok()
+}
+
+/// Copies an executable (permissions included) under a temporary name beside `to`, then
+/// renames it into place, creating `to`'s directory. The binaries are about 800 MB: they are
+/// copied file to file, never held in memory.
+pub fn copy_executable(from: &Path, to: &Path) -> Result<()> {
+    if let Some(dir) = to.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    }
+    let tmp = to.with_extension("tmp");
+    std::fs::copy(from, &tmp).map_err(|e| {
+        Error::io(
+            format!("copying {} to {}", from.display(), tmp.display()),
+            e,
+        )
+    })?;
+    std::fs::rename(&tmp, to).map_err(|e| Error::io(format!("renaming to {}", to.display()), e))
+}
+
+/// The top directory of the git checkout the current directory is in.
+pub fn toplevel() -> Result<PathBuf> {
+    git(Path::new("."), &["rev-parse", "--show-toplevel"])
+        .map(PathBuf::from)
+        .map_err(|_| {
+            Error::Config(
+                "not inside a git checkout: run the gate from the repository, or pass --base-bin"
+                    .into(),
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_dir_is_found_from_a_release_binary_only() {
+        assert_eq!(
+            target_dir_of(Path::new("/x/target/release/bench-runner")),
+            Some(PathBuf::from("/x/target"))
+        );
+        assert_eq!(
+            target_dir_of(Path::new("/x/target/debug/bench-runner")),
+            None
+        );
+    }
+}
