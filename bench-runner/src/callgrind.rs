@@ -261,6 +261,59 @@ pub fn count(
     Ok((setup, counts))
 }
 
+/// What the counting worker runs: the run's dataset, workload and settings.
+pub struct Worker<'a> {
+    pub data: String,
+    pub queries: Option<&'a Path>,
+    pub set: &'a [String],
+    pub memory_limit: Option<u64>,
+}
+
+impl Worker<'_> {
+    /// The worker's arguments for these queries.
+    fn args(&self, queries: &[String]) -> Vec<String> {
+        let mut out = vec!["--data".to_string(), self.data.clone()];
+        if let Some(q) = self.queries {
+            out.extend(["--queries".to_string(), q.display().to_string()]);
+        }
+        for q in queries {
+            out.extend(["--query".to_string(), q.clone()]);
+        }
+        for s in self.set {
+            out.extend(["--set".to_string(), s.clone()]);
+        }
+        if let Some(m) = self.memory_limit {
+            out.extend(["--memory-limit".to_string(), m.to_string()]);
+        }
+        out
+    }
+}
+
+/// `run --instructions`: counts every query of the run's DataFusion engine (`runs` counted
+/// runs each, by `program count-instructions` under callgrind) into its result, with the
+/// setup. A run without a DataFusion engine is left as it is.
+pub fn count_run(
+    result: &mut crate::results::RunResult,
+    program: &Path,
+    worker: &Worker,
+    runs: u32,
+) -> Result<()> {
+    let Some(engine) = result
+        .engines
+        .iter_mut()
+        .find(|e| e.engine.name == "datafusion")
+    else {
+        return Ok(());
+    };
+    let names: Vec<String> = engine.queries.iter().map(|q| q.name.clone()).collect();
+    let (setup, counts) = count(program, &worker.args(&names), runs)?;
+    for q in &mut engine.queries {
+        q.instructions = counts.get(&q.name).cloned();
+    }
+    result.instructions_setup = Some(setup);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,9 +8,9 @@
 //! the terminal. [`cluster`] is the runner's side of a Ballista cluster; the scheduler and
 //! executor programs are the `logbench-cluster` crate.
 
+pub mod ballista_cluster;
 pub mod calibrate;
 pub mod callgrind;
-pub mod cluster;
 pub mod compare;
 pub mod dataset;
 pub mod digest;
@@ -20,6 +20,7 @@ pub mod error;
 pub mod gate;
 pub mod histogram;
 pub mod interrupt;
+pub mod measurement;
 pub mod memory;
 pub mod overhead;
 pub mod plans;
@@ -29,7 +30,6 @@ pub mod report;
 pub mod resources;
 pub mod results;
 pub mod run;
-pub mod runner;
 pub mod sampling;
 pub mod summary;
 pub mod table;

@@ -10,8 +10,8 @@ use datafusion::prelude::{ParquetReadOptions, SessionContext};
 
 use crate::engine::Engine;
 use crate::error::Result;
+use crate::measurement::{RunOptions, measure_query};
 use crate::progress::Progress;
-use crate::runner::{RunOptions, measure_query};
 use crate::sampling::median;
 use crate::workload::Query;
 

@@ -152,7 +152,7 @@ async fn executor_call(addr: &str, path: &str) -> Result<String> {
 /// [`executor_call`], with the CPU time the executor reports (`/profile/stop`'s
 /// [`profile::CPU_HEADER`]), zero when it reports none.
 async fn executor_call_cpu(addr: &str, path: &str) -> Result<(String, Duration)> {
-    let (status, body, headers) = crate::cluster::rest::request_with_headers(
+    let (status, body, headers) = crate::ballista_cluster::rest::request_with_headers(
         reqwest::Method::POST,
         "executor",
         addr,

@@ -6,15 +6,15 @@
 
 use std::path::PathBuf;
 
-use crate::cluster::connect::{self, Choice};
+use crate::ballista_cluster::connect::{self, Choice};
 use crate::dataset;
 use crate::engine::datafusion::DataFusionEngine;
 use crate::engine::{ClusterInfo, Engine, parse_settings};
 use crate::environment::Environment;
 use crate::error::Result;
+use crate::measurement::{RunOptions, measure_all};
 use crate::progress::Progress;
 use crate::results::{Arguments, EngineRun, RunResult, SCHEMA_VERSION};
-use crate::runner::{RunOptions, measure_all};
 use crate::sampling::Sampling;
 use crate::store::DataLocation;
 use crate::workload;

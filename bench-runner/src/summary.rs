@@ -119,3 +119,30 @@ pub fn to_terminal(r: &RunResult) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A query whose tied rows came back in different orders says so in its status and in
+    /// the cross-check line; without it neither appears.
+    #[test]
+    fn an_unchecked_order_is_shown_in_the_row_and_the_cross_check() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/report/df-ballista-200k.json");
+        let mut r = RunResult::read(&path).unwrap();
+        let plain = to_terminal(&r);
+        assert!(!plain.contains("order: not checked"), "{plain}");
+        let q = &mut r.engines[1].queries[0];
+        q.order_not_checked = Some(crate::results::ORDER_TIES.into());
+        let name = q.name.clone();
+        let s = to_terminal(&r);
+        assert!(s.contains("ok (order: not checked, ties)"), "{s}");
+        assert!(
+            s.contains(&format!(
+                "cross-check: rows compared, order not checked, for {name} (ballista: order: not checked, ties)"
+            )),
+            "{s}"
+        );
+    }
+}

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use bench_runner::cluster::events::TaskRun;
+use bench_runner::ballista_cluster::events::TaskRun;
 use bench_runner::results::{RunResult, Status};
 
 mod common;
@@ -312,9 +312,11 @@ fn tasks_in_log(log: &Path, job: &str) -> (Vec<Task>, Vec<Task>) {
 
 /// The task ends of a finished job (the runner's own event-log reader), and its `JobEnd` line.
 fn job_log(events: &Path, job: &str) -> (Vec<TaskRun>, String) {
-    let text = std::fs::read_to_string(bench_runner::cluster::events::log_path(events, job))
-        .expect("the job's event log is closed once the job ends");
-    let tasks = bench_runner::cluster::events::parse_tasks(&text).unwrap();
+    let text = std::fs::read_to_string(bench_runner::ballista_cluster::events::log_path(
+        events, job,
+    ))
+    .expect("the job's event log is closed once the job ends");
+    let tasks = bench_runner::ballista_cluster::events::parse_tasks(&text).unwrap();
     let end = text
         .lines()
         .find(|l| l.contains("\"ev\":\"JobEnd\""))
@@ -639,7 +641,8 @@ fn a_cluster_started_for_a_run_dies_with_the_runner_even_when_it_is_killed() {
         "the runner's cluster running a job",
         Duration::from_secs(120),
         || {
-            let Ok(Some(s)) = bench_runner::cluster::local::ClusterState::load(&state_dir) else {
+            let Ok(Some(s)) = bench_runner::ballista_cluster::local::ClusterState::load(&state_dir)
+            else {
                 return false;
             };
             let jobs = std::fs::read_dir(&s.event_log_dir).map_or(0, |d| d.count());
@@ -652,7 +655,7 @@ fn a_cluster_started_for_a_run_dies_with_the_runner_even_when_it_is_killed() {
     let _cleanup = ClusterGuard::adopt(&state_dir);
     assert!(
         pids.iter()
-            .all(|p| bench_runner::cluster::local::ours_alive(*p))
+            .all(|p| bench_runner::ballista_cluster::local::ours_alive(*p))
     );
 
     // SIGKILL: the runner runs no cleanup of its own.
@@ -664,7 +667,7 @@ fn a_cluster_started_for_a_run_dies_with_the_runner_even_when_it_is_killed() {
         Duration::from_secs(15),
         || {
             pids.iter()
-                .all(|p| !bench_runner::cluster::local::ours_alive(*p))
+                .all(|p| !bench_runner::ballista_cluster::local::ours_alive(*p))
         },
     );
 }
@@ -691,7 +694,7 @@ fn slow_then_quick(dir: &Path) -> PathBuf {
 }
 
 /// The scheduler's jobs, as `bench-runner cluster jobs --json` lists them (its REST API).
-fn scheduler_jobs(addr: &str) -> Vec<bench_runner::cluster::rest::Job> {
+fn scheduler_jobs(addr: &str) -> Vec<bench_runner::ballista_cluster::rest::Job> {
     let o = bench_runner(&["cluster", "jobs", "--scheduler", addr, "--json"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     serde_json::from_slice(&o.stdout).unwrap()

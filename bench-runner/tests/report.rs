@@ -326,3 +326,36 @@ fn check_passes_a_clean_run_and_names_what_is_wrong_with_another() {
         text(&o.stderr)
     );
 }
+
+/// A query whose runs returned tied rows in different orders is named in the report as
+/// compared on rows only; a clean run's report says nothing of it.
+#[test]
+fn the_report_names_a_query_whose_order_went_unchecked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clean = report(&["df-ballista-200k.json"], &tmp.path().join("clean"));
+    let md = String::from_utf8(clean["report.md"].clone()).unwrap();
+    assert!(!md.contains("order not checked"), "{md}");
+
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("df-ballista-200k.json")).unwrap()).unwrap();
+    let q = &mut v["engines"][1]["queries"][0];
+    q["order_not_checked"] = "ties".into();
+    let name = q["name"].as_str().unwrap().to_string();
+    let tied = tmp.path().join("tied.json");
+    std::fs::write(&tied, serde_json::to_vec(&v).unwrap()).unwrap();
+    let out = tmp.path().join("tied");
+    let o = bench_runner(&[
+        "report",
+        tied.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("order not checked (tied rows came back in different orders)")
+            && md.contains(&format!("{name} ("))
+            && md.contains("order: not checked, ties)"),
+        "{md}"
+    );
+}

@@ -1,5 +1,5 @@
 //! `bench-runner cluster up|status|down|restart-executor`: a local Ballista cluster of separate
-//! processes ([`bench_runner::cluster::local`]); `cluster executors`: what any running
+//! processes ([`bench_runner::ballista_cluster::local`]); `cluster executors`: what any running
 //! scheduler has registered (containers, Kubernetes); `cluster jobs`: its jobs, and cancelling
 //! the ones still active (what the fault trials use between trials). The cluster flags of `run` and `overhead`
 //! ([`ClusterArgs`]) live here too.
@@ -7,9 +7,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use bench_runner::cluster::connect::{self, Choice, Connected};
-use bench_runner::cluster::local::{self, ClusterSpec, ClusterState};
-use bench_runner::cluster::rest;
+use bench_runner::ballista_cluster::connect::{self, Choice, Connected};
+use bench_runner::ballista_cluster::local::{self, ClusterSpec, ClusterState};
+use bench_runner::ballista_cluster::rest;
 
 use super::{Outcome, Usage, pretty, usage};
 
@@ -209,7 +209,8 @@ pub async fn exec(cmd: Command) -> Outcome {
             json,
         } => {
             let (host, port) =
-                bench_runner::cluster::split_host_port("--scheduler", &scheduler).map_err(usage)?;
+                bench_runner::ballista_cluster::split_host_port("--scheduler", &scheduler)
+                    .map_err(usage)?;
             let found = rest::wait_for_executors(
                 &format!("{host}:{port}"),
                 wait_for,
@@ -230,7 +231,8 @@ pub async fn exec(cmd: Command) -> Outcome {
             json,
         } => {
             let (host, port) =
-                bench_runner::cluster::split_host_port("--scheduler", &scheduler).map_err(usage)?;
+                bench_runner::ballista_cluster::split_host_port("--scheduler", &scheduler)
+                    .map_err(usage)?;
             let addr = format!("{host}:{port}");
             let bound = Duration::from_secs(timeout);
             let mut jobs = rest::jobs(&addr, bound).await?;

@@ -27,6 +27,10 @@ pub struct Args {
     /// Counted runs per query.
     #[arg(long, default_value_t = 3)]
     runs: u32,
+    /// The same executions with no client requests (no regions zeroed or dumped): for a plain
+    /// whole-process count to check the regions against (tests).
+    #[arg(long)]
+    no_regions: bool,
 }
 
 pub async fn exec(args: Args) -> Outcome {
@@ -35,11 +39,14 @@ pub async fn exec(args: Args) -> Outcome {
             "count-instructions runs under valgrind only (bench-runner run --instructions starts it)",
         ));
     }
-    // Every instruction of a query must run on the thread that opens and dumps the region:
-    // callgrind's zero and dump requests act on the calling thread's counters, and measured
-    // with the multi-threaded runtime a region saw 3.6M of a run's 64M instructions (the rest
-    // ran on tokio's workers). So the count runs DataFusion on a current-thread runtime of
-    // its own thread: the same plan and partitions, executed by one thread.
+    // The count runs DataFusion on a current-thread runtime of its own thread: the same plan
+    // and partitions, executed by one thread, so the region holds every instruction of the
+    // query whatever callgrind's per-thread state does. Measured on 2026-12-02 (50k rows,
+    // agg_status_codes): the regions (global start/stop of instrumentation) counted 19.98M
+    // per execution against a whole-process count of 19.95M, and still did with tokio's
+    // multi-threaded runtime; with collection toggled on the calling thread instead
+    // (`--collect-atstart=no`, CALLGRIND_TOGGLE_COLLECT) and the multi-threaded runtime they
+    // saw 3.70M of 20.02M, the rest having run on tokio's workers.
     std::thread::spawn(move || {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -66,9 +73,12 @@ async fn count(args: Args) -> Outcome {
             continue;
         }
         for run in 0..args.runs {
-            let region = Region::start(&callgrind::region_name(&q.name, run));
+            let region =
+                (!args.no_regions).then(|| Region::start(&callgrind::region_name(&q.name, run)));
             let answer = engine.execute(&q.sql).await;
-            region.end();
+            if let Some(region) = region {
+                region.end();
+            }
             if let Err(e) = answer {
                 eprintln!("count-instructions: {} run {run}: {e}", q.name);
                 ok = false;

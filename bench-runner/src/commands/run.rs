@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
+use bench_runner::measurement::RunOptions;
 use bench_runner::progress::Progress;
 use bench_runner::run::{self, EngineKind, Plan};
-use bench_runner::runner::RunOptions;
 use bench_runner::sampling::{Adaptive, Sampling};
 use bench_runner::store::DataLocation;
 use bench_runner::{results, summary};
@@ -162,25 +162,6 @@ fn sampling(args: &Args) -> Result<Sampling, super::Usage> {
     Ok(Sampling::Adaptive(a))
 }
 
-/// The worker's arguments for `run --instructions`: the same data, workload, queries and
-/// settings as the timed runs.
-fn count_args(args: &Args, queries: &[String]) -> Vec<String> {
-    let mut out = vec!["--data".to_string(), args.data.to_string()];
-    if let Some(q) = &args.queries {
-        out.extend(["--queries".to_string(), q.display().to_string()]);
-    }
-    for q in queries {
-        out.extend(["--query".to_string(), q.clone()]);
-    }
-    for s in &args.set {
-        out.extend(["--set".to_string(), s.clone()]);
-    }
-    if let Some(m) = args.memory_limit {
-        out.extend(["--memory-limit".to_string(), m.to_string()]);
-    }
-    out
-}
-
 /// A per-execution time limit: seconds, or none.
 #[derive(Debug, Clone, Copy)]
 struct TimeLimit(Option<f64>);
@@ -293,19 +274,14 @@ pub async fn exec(args: Args) -> Outcome {
         if !args.quiet {
             eprintln!("bench-runner: counting instructions under callgrind ({n} runs per query)");
         }
-        let engine = result
-            .engines
-            .iter_mut()
-            .find(|e| e.engine.name == "datafusion")
-            .expect("checked above");
-        let names: Vec<String> = engine.queries.iter().map(|q| q.name.clone()).collect();
         let program = std::env::current_exe().context("locating this program")?;
-        let (setup, counts) =
-            bench_runner::callgrind::count(&program, &count_args(&args, &names), n)?;
-        for q in &mut engine.queries {
-            q.instructions = counts.get(&q.name).cloned();
-        }
-        result.instructions_setup = Some(setup);
+        let worker = bench_runner::callgrind::Worker {
+            data: args.data.to_string(),
+            queries: args.queries.as_deref(),
+            set: &args.set,
+            memory_limit: args.memory_limit,
+        };
+        bench_runner::callgrind::count_run(&mut result, &program, &worker, n)?;
     }
     result
         .write(&out)

@@ -31,7 +31,7 @@ use super::datafusion::register_logs;
 use super::{
     Engine, EngineConfig, JobDetails, JobRun, ProfileTargets, StageDetails, effective_config,
 };
-use crate::cluster::{events, rest};
+use crate::ballista_cluster::{events, rest};
 use crate::error::{Error, Result};
 use crate::plans::{Analysis, OperatorMetrics, Plans, fingerprint};
 use crate::store::{self, DataLocation};
@@ -140,7 +140,7 @@ impl BallistaEngine {
     async fn run(&self, sql: &str) -> Result<(Vec<RecordBatch>, Arc<dyn ExecutionPlan>)> {
         let plan = self.ctx.sql(sql).await?.create_physical_plan().await?;
         *self.in_flight.lock().expect("in-flight lock") =
-            Some((plan.clone(), crate::cluster::local::now_ms()));
+            Some((plan.clone(), crate::ballista_cluster::local::now_ms()));
         let batches = collect(plan.clone(), self.ctx.task_ctx()).await;
         self.in_flight.lock().expect("in-flight lock").take();
         Ok((batches?, plan))

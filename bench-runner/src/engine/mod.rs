@@ -1,7 +1,7 @@
 //! The engine abstraction: what both DataFusion and Ballista provide to the measurement loop.
 //!
 //! Everything else (iterations, timing, histograms, digests, resources) lives once, in
-//! [`crate::runner`], above this trait; [`timed_run`] is one execution under its time limit,
+//! [`crate::measurement`], above this trait; [`timed_run`] is one execution under its time limit,
 //! shared by the measured runs, the profiled runs and `once`.
 
 pub mod ballista;

@@ -91,8 +91,55 @@ pub fn prepare_base(
     }
     copy_executable(new_bin, copy_to)?;
     log(&format!("BASE is {rev} = {commit}"));
+    // Nothing the binary is built from differs between BASE and the checkout NEW was built
+    // from (the commit changed documentation, tests, scripts or deployment files only): BASE's
+    // build would be this binary again, so it is kept as BASE's rather than built (about 10
+    // minutes of CI on 2 cores). Both sides then run the same code, an A/A comparison.
+    if new_bin == this
+        && !cache.join(&commit).join("bench-runner").is_file()
+        && same_binary_inputs(&repo, &commit)
+    {
+        log(&format!(
+            "BASE {commit}: no file the binary is built from differs from the checkout's, so this binary is BASE's too"
+        ));
+        remember(this, &commit, &cache, 3)?;
+    }
     build_revision(&repo, &commit, &target, &cache, log)
 }
+
+/// Whether the checkout's tracked files that the bench-runner binary is built from (every file
+/// but documentation, tests, benches, results, charts, scripts, deployment files and CI)
+/// equal `commit`'s. Anything not excluded counts, so a new kind of input errs on building.
+pub fn same_binary_inputs(repo: &Path, commit: &str) -> bool {
+    let mut args = vec!["diff", "--quiet", commit, "--", "."];
+    args.extend(NOT_BINARY_INPUTS);
+    Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Pathspecs of what the bench-runner binary is not built from.
+const NOT_BINARY_INPUTS: [&str; 13] = [
+    ":(exclude,glob)**/*.md",
+    ":(exclude)docs",
+    ":(exclude)results",
+    ":(exclude)charts",
+    ":(exclude)scripts",
+    ":(exclude)deploy",
+    ":(exclude)deploy.sh",
+    ":(exclude).ci",
+    ":(exclude).dockerignore",
+    ":(exclude).gitignore",
+    ":(exclude,glob)*/tests/**",
+    ":(exclude,glob)*/benches/**",
+    ":(exclude)cluster/src",
+];
 
 /// Builds `bench-runner` at `commit` in a temporary git worktree into `target_dir` (shared
 /// with the checkout, so only the project's crates compile) and keeps the binary as
@@ -245,5 +292,56 @@ mod tests {
             target_dir_of(Path::new("/x/target/debug/bench-runner")),
             None
         );
+    }
+
+    /// A commit that changed only documentation, tests or scripts has the same binary inputs
+    /// as the checkout; one that changed code, a manifest or the workload does not.
+    #[test]
+    fn only_non_inputs_changed_means_the_same_binary() {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = tmp.path();
+        let write = |rel: &str, text: &str| {
+            let p = repo.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        let g = |args: &[&str]| {
+            git(
+                repo,
+                &[&["-c", "user.name=t", "-c", "user.email=t@t"][..], args].concat(),
+            )
+            .unwrap()
+        };
+        g(&["init", "-q"]);
+        for f in [
+            "Cargo.toml",
+            "bench-runner/src/main.rs",
+            "bench-runner/tests/a.rs",
+            "queries/q.sql",
+            "docs/x.md",
+            "README.md",
+            "scripts/ci/x.sh",
+        ] {
+            write(f, "1");
+        }
+        g(&["add", "-A"]);
+        g(&["commit", "-qm", "base"]);
+        let base = g(&["rev-parse", "HEAD"]);
+        assert!(same_binary_inputs(repo, &base));
+        for f in [
+            "bench-runner/tests/a.rs",
+            "docs/x.md",
+            "README.md",
+            "scripts/ci/x.sh",
+        ] {
+            write(f, "2");
+        }
+        assert!(same_binary_inputs(repo, &base));
+        for f in ["bench-runner/src/main.rs", "Cargo.toml", "queries/q.sql"] {
+            write(f, "2");
+            assert!(!same_binary_inputs(repo, &base), "{f} changed");
+            write(f, "1");
+        }
+        assert!(same_binary_inputs(repo, &base));
     }
 }

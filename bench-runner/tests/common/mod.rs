@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-use bench_runner::cluster::local::{ClusterState, Status as ClusterStatus, ours_alive};
+use bench_runner::ballista_cluster::local::{ClusterState, Status as ClusterStatus, ours_alive};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
@@ -258,7 +258,7 @@ fn expire() {
             eprintln!(
                 "--- last lines of {}:\n{}",
                 log.display(),
-                bench_runner::cluster::local::log_tail(log, 15)
+                bench_runner::ballista_cluster::local::log_tail(log, 15)
             );
             if ours_alive(pid) {
                 let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
@@ -394,6 +394,47 @@ pub fn whole_process_instructions(
     let o = cmd.stdin(Stdio::null()).output().unwrap();
     assert!(o.status.success(), "{}", text(&o.stderr));
     callgrind_total(&cg)
+}
+
+/// Instructions of one execution of `query` as the counting worker runs it (DataFusion on one
+/// thread), counted by plain callgrind over the whole worker process with no client requests:
+/// the worker with 3 executions less the worker with 1, halved (start-up and the uncounted
+/// first run cancel).
+pub fn plain_worker_instructions(
+    data: &Path,
+    queries: &Path,
+    scratch: &Path,
+    query: &str,
+    set: &[&str],
+) -> f64 {
+    let total = |runs: u32| {
+        let tag = format!(
+            "plain-{query}-{runs}-{}",
+            set.join(",").replace(['/', '='], "_")
+        );
+        let cg = scratch.join(format!("callgrind.{tag}"));
+        let mut cmd = Command::new("valgrind");
+        cmd.args([
+            "--tool=callgrind",
+            "--instr-atstart=yes",
+            "--fair-sched=yes",
+        ])
+        .arg(format!("--callgrind-out-file={}", cg.display()))
+        .arg(env!("CARGO_BIN_EXE_bench-runner"))
+        .args(["count-instructions", "--no-regions", "--data"])
+        .arg(data)
+        .arg("--queries")
+        .arg(queries)
+        .args(["--query", query, "--runs", &runs.to_string()])
+        .env("RUST_LOG", "off");
+        for s in set {
+            cmd.args(["--set", s]);
+        }
+        let o = cmd.stdin(Stdio::null()).output().unwrap();
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        callgrind_total(&cg) as f64
+    };
+    (total(3) - total(1)) / 2.0
 }
 
 /// `bench-runner run --data DATA ARGS…` (as [`bench_runner`] runs it): the command line the

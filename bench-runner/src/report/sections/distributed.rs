@@ -84,7 +84,7 @@ pub(crate) fn section(doc: &mut Doc, series: &[Series]) -> Result<()> {
             );
         }
         for (q, d) in &details {
-            let spans: Vec<&crate::cluster::events::StageSpan> =
+            let spans: Vec<&crate::ballista_cluster::events::StageSpan> =
                 d.stages.iter().filter_map(|st| st.span.as_ref()).collect();
             if spans.is_empty() {
                 continue;

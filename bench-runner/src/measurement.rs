@@ -224,12 +224,7 @@ pub async fn measure_query(
         result.disagreeing_digests = digests;
         return result;
     }
-    // The same rows in another order between runs: the ORDER BY leaves ties, so the order is
-    // not the query's to check and no ordered digest is recorded.
-    if digests.iter().any(|d| d.ordered != answer.ordered) {
-        answer.ordered = None;
-        result.order_not_checked = Some(crate::results::ORDER_TIES.into());
-    }
+    result.order_not_checked = settle_order(&mut answer, &digests);
     result.answer = Some(answer);
     result.status = Status::Ok;
     result.error = None;
@@ -305,4 +300,49 @@ pub async fn measure_all(
         }
     }
     Ok(out)
+}
+
+/// For runs that agree on their rows: when they returned them in different orders (the
+/// `ORDER BY` leaves ties), the order is not the query's to check, so `answer` loses its
+/// in-order digest and the reason is returned for `order_not_checked` (never dropped in
+/// silence: the summary, the cross-check and the report show it).
+fn settle_order(answer: &mut AnswerDigest, digests: &[AnswerDigest]) -> Option<String> {
+    if digests.iter().any(|d| d.ordered != answer.ordered) {
+        answer.ordered = None;
+        return Some(crate::results::ORDER_TIES.into());
+    }
+    None
+}
+
+#[cfg(test)]
+mod order_tests {
+    use super::*;
+
+    fn d(ordered: Option<&str>) -> AnswerDigest {
+        AnswerDigest {
+            rows: 3,
+            digest: "0".repeat(32),
+            ordered: ordered.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn tied_orders_drop_the_ordered_digest_and_say_why() {
+        let runs = [d(Some("aa")), d(Some("aa")), d(Some("bb"))];
+        let mut answer = runs[0].clone();
+        assert_eq!(settle_order(&mut answer, &runs).as_deref(), Some("ties"));
+        assert_eq!(answer.ordered, None);
+    }
+
+    #[test]
+    fn one_order_over_every_run_is_kept() {
+        let runs = [d(Some("aa")), d(Some("aa"))];
+        let mut answer = runs[0].clone();
+        assert_eq!(settle_order(&mut answer, &runs), None);
+        assert_eq!(answer.ordered.as_deref(), Some("aa"));
+        // A query without ORDER BY has no ordered digest and nothing to say.
+        let runs = [d(None), d(None)];
+        let mut answer = runs[0].clone();
+        assert_eq!(settle_order(&mut answer, &runs), None);
+    }
 }
