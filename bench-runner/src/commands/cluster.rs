@@ -208,11 +208,8 @@ pub async fn exec(cmd: Command) -> Outcome {
             timeout,
             json,
         } => {
-            let (host, port) =
-                bench_runner::ballista_cluster::split_host_port("--scheduler", &scheduler)
-                    .map_err(usage)?;
             let found = rest::wait_for_executors(
-                &format!("{host}:{port}"),
+                &scheduler_addr(&scheduler)?,
                 wait_for,
                 Duration::from_secs(timeout),
                 true,
@@ -230,10 +227,7 @@ pub async fn exec(cmd: Command) -> Outcome {
             timeout,
             json,
         } => {
-            let (host, port) =
-                bench_runner::ballista_cluster::split_host_port("--scheduler", &scheduler)
-                    .map_err(usage)?;
-            let addr = format!("{host}:{port}");
+            let addr = scheduler_addr(&scheduler)?;
             let bound = Duration::from_secs(timeout);
             let mut jobs = rest::jobs(&addr, bound).await?;
             jobs.sort_by(|a, b| (a.start_time, &a.job_id).cmp(&(b.start_time, &b.job_id)));
@@ -280,4 +274,11 @@ fn require_state(dir: &StateDir) -> Result<ClusterState, Usage> {
             dir.path.display()
         ))
     })
+}
+
+/// `--scheduler` as the `host:port` the REST calls take, or the one-line refusal.
+fn scheduler_addr(scheduler: &str) -> Result<String, Usage> {
+    let (host, port) =
+        bench_runner::ballista_cluster::split_host_port("--scheduler", scheduler).map_err(usage)?;
+    Ok(format!("{host}:{port}"))
 }

@@ -111,17 +111,10 @@ pub fn prepare_base(
 /// but documentation, tests, benches, results, charts, scripts, deployment files and CI)
 /// equal `commit`'s. Anything not excluded counts, so a new kind of input errs on building.
 pub fn same_binary_inputs(repo: &Path, commit: &str) -> bool {
+    // `git diff --quiet` exits 0 when nothing differs, 1 when something does.
     let mut args = vec!["diff", "--quiet", commit, "--", "."];
     args.extend(NOT_BINARY_INPUTS);
-    Command::new("git")
-        .arg("-C")
-        .arg(repo)
-        .args(&args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+    git(repo, &args).is_ok()
 }
 
 /// Pathspecs of what the bench-runner binary is not built from.

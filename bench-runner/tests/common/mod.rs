@@ -374,26 +374,48 @@ pub fn whole_process_instructions(
     iterations: u32,
     set: &[&str],
 ) -> u64 {
-    let tag = format!(
-        "{query}-{iterations}-{}",
-        set.join(",").replace(['/', '='], "_")
-    );
-    let cg = scratch.join(format!("callgrind.{tag}"));
+    let tag = format!("{query}-{iterations}-{}", set_tag(set));
+    let out = scratch.join(format!("whole-{tag}.json"));
+    let args = [
+        "run",
+        "--data",
+        data.to_str().unwrap(),
+        "--query",
+        query,
+        "--iterations",
+        &iterations.to_string(),
+        "--warmup",
+        "0",
+        "--timeout",
+        "none",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    callgrind_whole(&scratch.join(format!("callgrind.{tag}")), &[], &args, set)
+}
+
+/// `--set` values as a file-name part.
+fn set_tag(set: &[&str]) -> String {
+    set.join(",").replace(['/', '='], "_")
+}
+
+/// Instructions of a whole `bench-runner ARGS… --set S…` process under plain callgrind: every
+/// thread from the first instruction, `valgrind` options added, the counts written to `cg`.
+fn callgrind_whole(cg: &Path, valgrind: &[&str], args: &[&str], set: &[&str]) -> u64 {
     let mut cmd = Command::new("valgrind");
-    cmd.arg("--tool=callgrind")
-        .arg("--instr-atstart=yes")
+    cmd.args(["--tool=callgrind", "--instr-atstart=yes"])
+        .args(valgrind)
         .arg(format!("--callgrind-out-file={}", cg.display()))
         .arg(env!("CARGO_BIN_EXE_bench-runner"))
-        .args(["run", "--data", data.to_str().unwrap()])
-        .args(["--query", query, "--iterations", &iterations.to_string()])
-        .args(["--warmup", "0", "--timeout", "none", "--quiet", "--out"])
-        .arg(scratch.join(format!("whole-{tag}.json")));
+        .args(args)
+        .env("RUST_LOG", "off");
     for s in set {
         cmd.args(["--set", s]);
     }
     let o = cmd.stdin(Stdio::null()).output().unwrap();
     assert!(o.status.success(), "{}", text(&o.stderr));
-    callgrind_total(&cg)
+    callgrind_total(cg)
 }
 
 /// Instructions of one execution of `query` as the counting worker runs it (DataFusion on one
@@ -408,31 +430,21 @@ pub fn plain_worker_instructions(
     set: &[&str],
 ) -> f64 {
     let total = |runs: u32| {
-        let tag = format!(
-            "plain-{query}-{runs}-{}",
-            set.join(",").replace(['/', '='], "_")
-        );
+        let tag = format!("plain-{query}-{runs}-{}", set_tag(set));
+        let args = [
+            "count-instructions",
+            "--no-regions",
+            "--data",
+            data.to_str().unwrap(),
+            "--queries",
+            queries.to_str().unwrap(),
+            "--query",
+            query,
+            "--runs",
+            &runs.to_string(),
+        ];
         let cg = scratch.join(format!("callgrind.{tag}"));
-        let mut cmd = Command::new("valgrind");
-        cmd.args([
-            "--tool=callgrind",
-            "--instr-atstart=yes",
-            "--fair-sched=yes",
-        ])
-        .arg(format!("--callgrind-out-file={}", cg.display()))
-        .arg(env!("CARGO_BIN_EXE_bench-runner"))
-        .args(["count-instructions", "--no-regions", "--data"])
-        .arg(data)
-        .arg("--queries")
-        .arg(queries)
-        .args(["--query", query, "--runs", &runs.to_string()])
-        .env("RUST_LOG", "off");
-        for s in set {
-            cmd.args(["--set", s]);
-        }
-        let o = cmd.stdin(Stdio::null()).output().unwrap();
-        assert!(o.status.success(), "{}", text(&o.stderr));
-        callgrind_total(&cg) as f64
+        callgrind_whole(&cg, &["--fair-sched=yes"], &args, set) as f64
     };
     (total(3) - total(1)) / 2.0
 }
