@@ -33,6 +33,12 @@ enum Command {
     /// Compare two result files query by query: ratio of medians with a bootstrap confidence
     /// interval, a verdict corrected for testing many queries, answer and plan changes.
     /// Exit 0: nothing regressed; 1: a regression or an answer difference; 2: bad input.
+    ///
+    /// Two plain runs made apart are judged against a band widened for the machine's drift
+    /// (--drift, --floor-ms): an interval that excludes 1.0 inside it is "within drift (±X %)",
+    /// never "no change". To compare two settings, run both with `run --instructions 3`:
+    /// instruction counts do not drift; where both files carry them their verdict is shown
+    /// first and the summary says which metric decided.
     Compare(compare::Args),
     /// What CI runs: BASE (a git revision, default the previous commit) and NEW (this build)
     /// measured interleaved on one machine, then compared. Exit 1 on a regression.

@@ -270,3 +270,112 @@ fn comment_lines_are_no_workload_difference() {
         text(&o.stderr)
     );
 }
+
+/// Plain runs 20 % apart with tight intervals: every interval excludes 1.0 and lies inside the
+/// drift band, so no query is "no change" (nor a regression): each is "within drift (±X %)" in
+/// the terminal, Markdown and JSON, the summary counts them apart, and the exit code is 0. The
+/// same timings and a 3 % change (inside the 7.5 % noise band) stay "no change".
+#[test]
+fn plain_runs_apart_by_less_than_the_drift_are_within_drift_not_no_change() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
+    let tmp = tempfile::tempdir().unwrap();
+    let base = write(tmp.path(), "base.json", &timed(&fixture(), 1.0));
+    let moved = write(tmp.path(), "moved.json", &timed(&fixture(), 1.2));
+    let md = tmp.path().join("c.md");
+    let (code, c, out) = compare_with(
+        tmp.path(),
+        &base,
+        &moved,
+        &["--markdown", md.to_str().unwrap()],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(!c.queries.is_empty());
+    for q in &c.queries {
+        let (lo, hi, band) = (q.ci_low.unwrap(), q.ci_high.unwrap(), q.band.unwrap());
+        assert!(
+            lo > 1.0 && hi <= band,
+            "{}: [{lo}, {hi}] in {band}",
+            q.query
+        );
+        assert_eq!(q.verdict, Verdict::WithinDrift, "{}:\n{out}", q.query);
+        assert!(
+            q.verdict_text()
+                .starts_with(&format!("within drift (±{:.0} %", (band - 1.0) * 100.0)),
+            "{}",
+            q.verdict_text()
+        );
+    }
+    assert_eq!(c.within_drift(), c.queries.len());
+    assert!(!out.contains("no change"), "{out}");
+    assert!(out.contains("within drift (±"), "{out}");
+    let summary = out.lines().find(|l| l.contains("regressions")).unwrap();
+    assert!(
+        summary.contains(&format!("0 regressions, {} within drift", c.queries.len())),
+        "{summary}"
+    );
+    let markdown = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        markdown.contains("within drift (±") && !markdown.contains("no change"),
+        "{markdown}"
+    );
+    let js = std::fs::read_to_string(tmp.path().join("c.json")).unwrap();
+    assert!(js.contains("\"within_drift\""), "{js}");
+
+    for factor in [1.0, 1.03] {
+        let f = write(tmp.path(), "f.json", &timed(&fixture(), factor));
+        let (code, c, out) = compare_with(tmp.path(), &base, &f, &[]);
+        assert_eq!(code, Some(0), "{out}");
+        assert!(
+            c.queries.iter().all(|q| q.verdict == Verdict::NoChange),
+            "×{factor}:\n{out}"
+        );
+    }
+}
+
+/// Both files carry instruction counts: the instruction verdict comes first in the table, the
+/// summary says which metric decided, and a count past its threshold fails the comparison
+/// (exit 1) while the wall times are within drift.
+#[test]
+fn instruction_counts_come_first_and_decide() {
+    use bench_runner::results::measure::QueryInstructions;
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
+    let tmp = tempfile::tempdir().unwrap();
+    let counted = |factor: f64, instr: f64| {
+        let mut r = timed(&fixture(), factor);
+        for q in r.engines.iter_mut().flat_map(|e| e.queries.iter_mut()) {
+            let n = (50_000_000.0 * instr) as u64;
+            q.instructions = Some(QueryInstructions {
+                per_execution: n,
+                runs: vec![n; 3],
+                spread_ppm: 0,
+            });
+        }
+        r
+    };
+    let base = write(tmp.path(), "base.json", &counted(1.0, 1.0));
+    let same = write(tmp.path(), "same.json", &counted(1.2, 1.0));
+    let (code, c, out) = compare_with(tmp.path(), &base, &same, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    let header = out.lines().find(|l| l.contains("instr verdict")).unwrap();
+    assert!(
+        header.find("instr verdict").unwrap() < header.find("base ms").unwrap(),
+        "{header}"
+    );
+    let summary = out.lines().find(|l| l.contains("regressions")).unwrap();
+    assert!(
+        summary.starts_with("instructions: 0 regressions")
+            && summary.contains("no regression by either metric"),
+        "{summary}"
+    );
+    assert_eq!(c.within_drift(), c.queries.len());
+
+    // 3 % more instructions (every query's threshold is below that): flagged, exit 1, and the
+    // summary names the metric that decided.
+    let more = write(tmp.path(), "more.json", &counted(1.2, 1.03));
+    let (code, c, out) = compare_with(tmp.path(), &base, &more, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert_eq!(c.instruction_regressions(), c.queries.len(), "{out}");
+    assert_eq!(c.regressions(), 0, "{out}");
+    let summary = out.lines().find(|l| l.contains("regressions")).unwrap();
+    assert!(summary.contains("failed on instructions"), "{summary}");
+}

@@ -15,8 +15,9 @@
 //! default, or Benjamini–Hochberg): the "slower" tests of all queries form one family, the
 //! "faster" tests another. A query is **slower** when its adjusted `p_slower` is below
 //! `1 - confidence` — the whole (corrected) interval lies above `1 + t` — **faster** by the
-//! mirror rule, **no change** when its interval lies inside the noise band, and **inconclusive**
-//! otherwise. This is criterion's rule (significant *and* outside the noise band) made to hold
+//! mirror rule, **no change** when its interval lies inside the noise band `[1/(1+t), 1+t]`,
+//! **within drift** when it excludes 1.0 but lies inside the wider band of two plain runs
+//! (below), and **inconclusive** otherwise. This is criterion's rule (significant *and* outside the noise band) made to hold
 //! for a family of queries. Answers that differ (digest) and plans that changed (fingerprint) are
 //! reported beside the timing verdict.
 //!
@@ -27,7 +28,12 @@
 //! ([`Options::drift`]) and gets an absolute floor ([`Options::floor_us`]) for queries of a few
 //! milliseconds, both from `calibrate --sequential`: a query is slower only when NEW's median is
 //! above BASE's by more than the noise, the drift *and* the floor. Finer changes need the gate,
-//! whose interleaved rounds cancel the drift.
+//! whose interleaved rounds cancel the drift. "No change" keeps its meaning for them: the
+//! interval inside the noise band itself. An interval that excludes 1.0 inside the drift band is
+//! a change that two runs made apart cannot tell from the machine's drift: **within drift
+//! (±X %)**, never "no change". Two settings are told apart by their instruction counts
+//! (`run --instructions`), which are not subject to drift: where both sides carry them, their
+//! verdict is shown first and decides.
 //!
 //! **Instructions.** Where both results carry instruction counts (`run --instructions`, and
 //! every gate), each query also gets an instruction verdict: the ratio of instructions per
@@ -115,6 +121,9 @@ pub enum Verdict {
     Faster,
     Slower,
     NoChange,
+    /// Plain runs only: the interval excludes 1.0 but lies within the band widened for the
+    /// drift between runs made apart; neither "no change" nor a regression.
+    WithinDrift,
     Inconclusive,
 }
 
@@ -124,6 +133,7 @@ impl Verdict {
             Verdict::Faster => "faster",
             Verdict::Slower => "SLOWER",
             Verdict::NoChange => "no change",
+            Verdict::WithinDrift => "within drift",
             Verdict::Inconclusive => "inconclusive",
         }
     }
@@ -161,6 +171,18 @@ pub struct QueryComparison {
     /// time grew most (the regression's suspects), largest growth first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suspects: Vec<SuspectFrame>,
+}
+
+impl QueryComparison {
+    /// The wall-time verdict as a reader is shown it: "within drift" names the band it lies in.
+    pub fn verdict_text(&self) -> String {
+        match (self.verdict, self.band) {
+            (Verdict::WithinDrift, Some(b)) => {
+                format!("within drift (±{:.0} %)", (b - 1.0) * 100.0)
+            }
+            (v, _) => v.label().to_string(),
+        }
+    }
 }
 
 /// A frame's share of a query's self time in BASE's profile and NEW's, in percent.
@@ -266,6 +288,44 @@ impl Comparison {
             .iter()
             .filter(|q| q.verdict == Verdict::Slower)
             .count()
+    }
+
+    /// Queries whose wall-time interval excludes 1.0 inside the drift band of plain runs.
+    pub fn within_drift(&self) -> usize {
+        self.queries
+            .iter()
+            .filter(|q| q.verdict == Verdict::WithinDrift)
+            .count()
+    }
+
+    /// Timed queries whose wall-time verdict is "inconclusive".
+    pub fn inconclusive(&self) -> usize {
+        self.queries
+            .iter()
+            .filter(|q| q.verdict == Verdict::Inconclusive && q.ratio.is_some())
+            .count()
+    }
+
+    /// What made [`Comparison::failed`] true or false, in words: the metric (or the answers)
+    /// that decided.
+    pub fn decided_by(&self) -> String {
+        let mut by = Vec::new();
+        if self.instruction_regressions() > 0 {
+            by.push("instructions");
+        }
+        if self.regressions() > 0 {
+            by.push("wall time");
+        }
+        if self.correctness_differences() > 0 {
+            by.push("answers");
+        }
+        match by.len() {
+            0 if self.has_instructions() => {
+                "no regression by either metric, no answer difference".into()
+            }
+            0 => "no regression, no answer difference".into(),
+            _ => format!("failed on {}", by.join(" and ")),
+        }
     }
 
     /// Queries whose instructions per execution grew beyond the threshold.
@@ -507,6 +567,7 @@ pub fn compare(base: &RunResult, new: &RunResult, o: &Options) -> Result<Compari
     let mut queries = Vec::new();
     for (p, adj) in pending.into_iter().zip(adjusted) {
         let upper = 1.0 + p.noise(o);
+        let quiet = 1.0 + o.noise;
         let mut row = p.row;
         if let Some((ps, pf)) = adj {
             row.band = Some(upper);
@@ -517,8 +578,10 @@ pub fn compare(base: &RunResult, new: &RunResult, o: &Options) -> Result<Compari
                 Verdict::Slower
             } else if pf < alpha {
                 Verdict::Faster
-            } else if lo >= 1.0 / upper && hi <= upper {
+            } else if lo >= 1.0 / quiet && hi <= quiet {
                 Verdict::NoChange
+            } else if (lo > 1.0 || hi < 1.0) && lo >= 1.0 / upper && hi <= upper {
+                Verdict::WithinDrift
             } else {
                 Verdict::Inconclusive
             };

@@ -47,7 +47,8 @@ impl InstructionComparison {
 }
 
 impl Comparison {
-    /// Rows of (wall-time cells, instruction cells when any query has them, notes).
+    /// Rows of (engine, query, instruction cells when any query has them, wall-time cells,
+    /// notes): where instructions were counted, their verdict comes first, as it decides.
     fn rows(&self, marked: bool) -> Vec<Vec<String>> {
         let instr = self.has_instructions();
         self.queries
@@ -56,16 +57,9 @@ impl Comparison {
                 let verdict = match (marked, q.verdict) {
                     (true, Verdict::Slower) => "🔴 slower".to_string(),
                     (true, Verdict::Faster) => "🟢 faster".to_string(),
-                    (_, v) => v.label().to_string(),
+                    _ => q.verdict_text(),
                 };
-                let mut row = vec![
-                    q.engine.clone(),
-                    q.query.clone(),
-                    ms(q.base_median_us),
-                    ms(q.new_median_us),
-                    interval(q),
-                    verdict,
-                ];
+                let mut row = vec![q.engine.clone(), q.query.clone()];
                 if instr {
                     let cells = q.instructions.as_ref().map_or_else(
                         || std::array::from_fn(|_| "-".to_string()),
@@ -81,6 +75,12 @@ impl Comparison {
                     }
                     row.extend([b, n, r, v]);
                 }
+                row.extend([
+                    ms(q.base_median_us),
+                    ms(q.new_median_us),
+                    interval(q),
+                    verdict,
+                ]);
                 row.push(flags(q));
                 row
             })
@@ -88,25 +88,7 @@ impl Comparison {
     }
 
     fn headers(&self, markdown: bool) -> Vec<&'static str> {
-        let mut h = if markdown {
-            vec![
-                "engine",
-                "query",
-                "base p50 ms",
-                "new p50 ms",
-                "ratio [95 % CI]",
-                "verdict",
-            ]
-        } else {
-            vec![
-                "engine",
-                "query",
-                "base ms",
-                "new ms",
-                "ratio [95% CI]",
-                "verdict",
-            ]
-        };
+        let mut h = vec!["engine", "query"];
         if self.has_instructions() {
             h.extend([
                 "base instr (M)",
@@ -115,13 +97,18 @@ impl Comparison {
                 "instr verdict",
             ]);
         }
+        if markdown {
+            h.extend(["base p50 ms", "new p50 ms", "ratio [95 % CI]", "verdict"]);
+        } else {
+            h.extend(["base ms", "new ms", "ratio [95% CI]", "verdict"]);
+        }
         h.push("notes");
         h
     }
 
     pub fn to_terminal(&self) -> String {
         let right: &[usize] = if self.has_instructions() {
-            &[2, 3, 6, 7, 8]
+            &[2, 3, 4, 6, 7]
         } else {
             &[2, 3]
         };
@@ -167,12 +154,20 @@ impl Comparison {
         s
     }
 
+    /// One line: the instruction verdicts first where counted (they decide), then wall time
+    /// with its band, the answers, and what decided the exit code.
     pub fn summary_line(&self) -> String {
-        let mut s = format!(
-            "{} regressions, {} answer differences over {} queries (noise ±{:.1} %, {:.0} % family confidence, {}",
-            self.regressions(),
-            self.correctness_differences(),
-            self.queries.len(),
+        let plain = self
+            .queries
+            .iter()
+            .any(|q| q.band.is_some_and(|b| b > 1.0 + self.noise + 1e-12));
+        let mut wall = format!("{} regressions", self.regressions());
+        if plain {
+            wall += &format!(", {} within drift", self.within_drift());
+        }
+        wall += &format!(
+            ", {} inconclusive (noise ±{:.1} %, {:.0} % family confidence, {}",
+            self.inconclusive(),
             self.noise * 100.0,
             self.confidence * 100.0,
             match self.correction {
@@ -180,18 +175,15 @@ impl Comparison {
                 Correction::BenjaminiHochberg => "Benjamini–Hochberg",
             }
         );
-        if self
-            .queries
-            .iter()
-            .any(|q| q.band.is_some_and(|b| b > 1.0 + self.noise + 1e-12))
-        {
-            s += &format!(
+        if plain {
+            wall += &format!(
                 "; plain runs: widened by {:.0} % drift and a {:.1} ms floor",
                 self.drift * 100.0,
                 self.floor_us / 1e3
             );
         }
-        s.push(')');
+        wall.push(')');
+        let mut s = String::new();
         if self.has_instructions() {
             let own: Vec<String> = self
                 .queries
@@ -201,7 +193,7 @@ impl Comparison {
                 .map(|(q, i)| format!("{} {:.1} %", q.query, i.threshold * 100.0))
                 .collect();
             s += &format!(
-                "; instructions: {} regressions (threshold {:.2} %{})",
+                "instructions: {} regressions (threshold {:.2} %{}); ",
                 self.instruction_regressions(),
                 self.instr_threshold * 100.0,
                 if own.is_empty() {
@@ -211,6 +203,12 @@ impl Comparison {
                 }
             );
         }
+        s += &format!(
+            "wall time: {wall}; {} answer differences over {} queries; {}",
+            self.correctness_differences(),
+            self.queries.len(),
+            self.decided_by()
+        );
         s
     }
 

@@ -35,7 +35,7 @@ pub(crate) fn section(doc: &mut Doc, inputs: &[Input], opts: &compare::Options) 
                             ratio: q.ratio?,
                             low: q.ci_low?,
                             high: q.ci_high?,
-                            verdict: q.verdict.label().to_string(),
+                            verdict: q.verdict_text(),
                         })
                     })
                     .collect();
@@ -56,15 +56,9 @@ pub(crate) fn section(doc: &mut Doc, inputs: &[Input], opts: &compare::Options) 
 }
 
 fn comparison_table(c: &Comparison) -> Table {
-    let mut columns = vec![
-        ("engine", false),
-        ("query", false),
-        ("base p50 ms", true),
-        ("new p50 ms", true),
-        ("ratio [95 % CI]", false),
-        ("verdict", false),
-    ];
+    // Where instructions were counted, their verdict comes first: it decides.
     let instr = c.has_instructions();
+    let mut columns = vec![("engine", false), ("query", false)];
     if instr {
         columns.extend([
             ("base instr (M)", true),
@@ -73,21 +67,17 @@ fn comparison_table(c: &Comparison) -> Table {
             ("instr verdict", false),
         ]);
     }
+    columns.extend([
+        ("base p50 ms", true),
+        ("new p50 ms", true),
+        ("ratio [95 % CI]", false),
+        ("verdict", false),
+    ]);
     columns.extend([("answer", false), ("plan", false)]);
     let mut t = Table::new(&columns);
     for q in &c.queries {
         let f = |v: Option<u64>| v.map_or("-".into(), |us| fmt_ms(ms(us)));
-        let mut row = vec![
-            q.engine.clone(),
-            q.query.clone(),
-            f(q.base_median_us),
-            f(q.new_median_us),
-            match (q.ratio, q.ci_low, q.ci_high) {
-                (Some(r), Some(l), Some(h)) => format!("{r:.3} [{l:.3}, {h:.3}]"),
-                _ => "-".into(),
-            },
-            marked(q.verdict),
-        ];
+        let mut row = vec![q.engine.clone(), q.query.clone()];
         if instr {
             match &q.instructions {
                 Some(i) => row.extend([
@@ -99,6 +89,18 @@ fn comparison_table(c: &Comparison) -> Table {
                 None => row.extend(std::iter::repeat_n("-".to_string(), 4)),
             }
         }
+        row.extend([
+            f(q.base_median_us),
+            f(q.new_median_us),
+            match (q.ratio, q.ci_low, q.ci_high) {
+                (Some(r), Some(l), Some(h)) => format!("{r:.3} [{l:.3}, {h:.3}]"),
+                _ => "-".into(),
+            },
+            match q.verdict {
+                Verdict::Slower | Verdict::Faster => marked(q.verdict),
+                _ => q.verdict_text(),
+            },
+        ]);
         row.extend([
             if q.answer_changed {
                 "✗ differs".into()
