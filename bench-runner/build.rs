@@ -4,8 +4,17 @@
 
 use std::process::Command;
 
+/// Runs a program; git without optional locks: a `git status` would otherwise refresh and
+/// rewrite the index this script names in `rerun-if-changed`, newer than the script's own
+/// start, so the next cargo command (the test build after the release build, in CI) ran it
+/// again and recompiled bench-runner's library and program (about 200 s of a CI test build,
+/// measured 2026-12-02).
 fn run(cmd: &str, args: &[&str]) -> Option<String> {
-    let out = Command::new(cmd).args(args).output().ok()?;
+    let out = Command::new(cmd)
+        .args(args)
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .output()
+        .ok()?;
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())

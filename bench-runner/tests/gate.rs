@@ -40,9 +40,24 @@ fn gate(data: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
 /// the test accepts either for it, as for any slowed query whose ratio is under 1.68 (the
 /// largest category MDE). Pruning makes two queries at least 1.7x slower, and those two must
 /// be flagged.
+/// The wall-time test runs alone; the others (valgrind counts, gates of their own) share the
+/// machine with each other. On the 2-core machine two tests run at once: beside a callgrind
+/// test, one outlier round of 8 left `filter_one_day` at 1.90 [1.70, 2.08] "inconclusive"
+/// after the correction for 13 queries (a cold CI run, 2026-12-02).
+static MACHINE: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+fn alone() -> std::sync::RwLockWriteGuard<'static, ()> {
+    MACHINE.write().unwrap_or_else(|e| e.into_inner())
+}
+
+fn shared() -> std::sync::RwLockReadGuard<'static, ()> {
+    MACHINE.read().unwrap_or_else(|e| e.into_inner())
+}
+
 #[test]
 fn gate_flags_the_queries_a_configuration_slows_and_no_other() {
     let _deadline = common::Deadline::new(std::time::Duration::from_secs(1800));
+    let _alone = alone();
     let tmp = tempfile::tempdir().unwrap();
     let data = generate(&tmp.path().join("data"), 1_000_000, 4, 125_000);
     let out = tmp.path().join("gate");
@@ -140,6 +155,7 @@ fn gate_flags_the_queries_a_configuration_slows_and_no_other() {
 #[test]
 fn calibrate_reports_false_alarms_and_detectable_effects() {
     let _deadline = common::Deadline::new(std::time::Duration::from_secs(1800));
+    let _shared = shared();
     let tmp = tempfile::tempdir().unwrap();
     let data = generate(&tmp.path().join("data"), 300_000, 2, 100_000);
     let runs: Vec<_> = (0..2).map(|i| tmp.path().join(format!("aa-{i}"))).collect();
@@ -285,6 +301,7 @@ fn calibrate_reports_false_alarms_and_detectable_effects() {
 #[test]
 fn gate_base_rev_resolves_the_commit_and_reuses_its_kept_binary() {
     let _deadline = common::Deadline::new(std::time::Duration::from_secs(1800));
+    let _shared = shared();
     let tmp = tempfile::tempdir().unwrap();
     let data = generate(&tmp.path().join("data"), 100_000, 1, 50_000);
     let head = std::process::Command::new("git")
@@ -352,6 +369,7 @@ fn gate_base_rev_resolves_the_commit_and_reuses_its_kept_binary() {
 #[test]
 fn gate_counts_instructions_and_flags_what_batch_size_4096_changes() {
     let _deadline = common::Deadline::new(std::time::Duration::from_secs(1800));
+    let _shared = shared();
     let tmp = tempfile::tempdir().unwrap();
     let data = generate(&tmp.path().join("data"), 300_000, 2, 100_000);
     let out = tmp.path().join("gate");
