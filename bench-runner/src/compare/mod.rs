@@ -17,8 +17,8 @@
 //! `1 - confidence` — the whole (corrected) interval lies above `1 + t` — **faster** by the
 //! mirror rule, **no change** when its interval lies inside the noise band `[1/(1+t), 1+t]`,
 //! **within drift** when it excludes 1.0 but lies inside the wider band of two plain runs
-//! (below), and **inconclusive** otherwise. This is criterion's rule (significant *and* outside the noise band) made to hold
-//! for a family of queries. Answers that differ (digest) and plans that changed (fingerprint) are
+//! (below), and **inconclusive** otherwise. This is criterion's rule (significant *and* outside
+//! the noise band) made to hold for a family of queries. Answers that differ (digest) and plans that changed (fingerprint) are
 //! reported beside the timing verdict.
 //!
 //! Two plain runs (not a gate) were made minutes apart, each with its own process, caches and
