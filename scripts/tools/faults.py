@@ -18,7 +18,8 @@ nothing: that trial is made again with the fault at half the delay (three attemp
 are recorded), and `struck_inside` says whether the recorded one struck inside the job. Every
 wait is bounded (--bound). The fault-free answer is Ballista's, three runs agreeing, and
 DataFusion's from the same files. Per trial: correct (that answer's rows and digest), wrong
-answer, error (the runner's recorded message), stalled job (Ballista's job neither finished nor
+answer, error (the runner's recorded message; `upstream_fetch_error` says whether it is Ballista's
+known failure on a shuffle stream broken mid-body), stalled job (Ballista's job neither finished nor
 failed, and the runner's --timeout of --bound seconds ended it with a recorded error; the job is
 cancelled, and its scheduler log lines are kept with `upstream_stall` saying whether they show
 the AQE rollback), hang (the runner itself did not exit), or harness error (the job never
@@ -262,6 +263,22 @@ def reference(c, query, bound):
     return answers[0], job_s, stages
 
 
+# A stream from the lost executor broken mid-body, as Ballista 55's range shuffle reader (the
+# ordered merge of the last stage) passes it on: a tonic status inside an Arrow error, which its
+# task-failure mapping makes a non-retryable execution error, so the job fails instead of
+# re-running the lost map output (docs/findings/range-shuffle-transport-error.md).
+TRANSPORT = ("h2 protocol error", "error reading a body", "transport error", "connection reset",
+             "broken pipe")
+
+
+def upstream_fetch_error(err, job_status):
+    """Whether a trial's error is that known failure: the job ended Failed on a task's
+    non-retryable execution error whose cause is a broken transport stream."""
+    low = (err or "").lower()
+    return (job_status == "Failed" and "runtime execution error" in low
+            and any(s in low for s in TRANSPORT))
+
+
 def classify(ans, err, ref):
     if err == "hang":
         return "hang"
@@ -373,6 +390,8 @@ def executor_attempt(c, kind, i, query, ref, delay, stages, bound):
         "all_registered_before_next": ready is not None,
         "cancelled_jobs": cancelled,
     }
+    if outcome == "error":
+        trial["upstream_fetch_error"] = upstream_fetch_error(err, trial["job_status"])
     if outcome == "stalled job":
         # Cancelled by the runner at its limit or by settle(): no longer queued or running.
         final = (c.jobs().get(job["job_id"]) or {}).get("status", "not listed")
