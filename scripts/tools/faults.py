@@ -113,13 +113,32 @@ class Cluster:
         adds the next one as the last finishes."""
         return sorted((j for k, j in self.jobs().items() if k not in before), key=lambda j: j["start_time"])
 
+    def program_pid(self, name):
+        """The host PID of the container's program while it runs, else None. A container that
+        is being restarted has no program: docker reports its PID as 0, and signalling 0 would
+        kill this harness's own process group (in CI: the tests, cargo and the step's timeout)."""
+        r = self.docker("inspect", "-f", "{{.State.Running}} {{.State.Restarting}} {{.State.Pid}}",
+                        name, check=False)
+        parts = r.stdout.split()
+        if r.returncode != 0 or len(parts) != 3 or parts[:2] != ["true", "false"]:
+            return None
+        pid = int(parts[2])
+        return pid if pid > 1 else None
+
+    def wait_running(self, name, bound=60):
+        """The container's program's PID once it runs (bounded)."""
+        pid, _ = poll(lambda: self.program_pid(name), bound, step=0.1)
+        if pid is None:
+            raise RuntimeError(f"{name}: its program is not running after {bound} s")
+        return pid
+
     def crash(self, name):
         """SIGKILL to the container's program, as a crash or an OOM kill does: the restart
         policy (the Deployment's restartPolicy: Always) starts it again, same executor id.
         `docker kill` would count as a manual stop, which no restart policy undoes; it is the
         fallback where this process may not signal the container's (not root), followed by
         `docker start`."""
-        pid = int(self.docker("inspect", "-f", "{{.State.Pid}}", name).stdout)
+        pid = self.wait_running(name)
         try:
             os.kill(pid, signal.SIGKILL)
         except PermissionError:
@@ -328,6 +347,9 @@ def executor_attempt(c, kind, i, query, ref, delay, stages, bound):
     victim = f"{c.p}-executor-{i % c.executors + 1}"
     name = f"{c.p}-trial-{kind}-{i}"
     net = f"{c.p}_cluster"
+    # The victim's program runs before the query starts: one killed by the previous attempt
+    # may still be restarting.
+    c.wait_running(victim)
     before = set(c.jobs())
     c.start_query(name, query, bound)
     job, _ = poll(lambda: next(iter(c.new_jobs(before)), None), 90)
