@@ -79,6 +79,40 @@ impl Region {
     }
 }
 
+/// The tokio runtime a count executes the query on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CountRuntime {
+    /// The multi-threaded runtime that `run` measures wall time on: the hand-offs between
+    /// partitions' tasks, wake-ups and channel traffic are counted.
+    Multi,
+    /// One thread runs the same plan and partitions (the count before 2026-12-03).
+    Current,
+}
+
+impl CountRuntime {
+    /// How results name it (`CountSetup::runtime`). The worker count is this process's: the
+    /// counting copy is the same program with the same environment (`TOKIO_WORKER_THREADS`).
+    pub fn name(self) -> String {
+        match self {
+            CountRuntime::Multi => format!(
+                "multi-thread ({} workers)",
+                tokio::runtime::Handle::try_current().map_or_else(
+                    |_| std::thread::available_parallelism().map_or(1, |n| n.get()),
+                    |h| h.metrics().num_workers()
+                )
+            ),
+            CountRuntime::Current => "current-thread".to_string(),
+        }
+    }
+
+    fn flag(self) -> &'static str {
+        match self {
+            CountRuntime::Multi => "multi",
+            CountRuntime::Current => "current",
+        }
+    }
+}
+
 /// The dump name of run `run` of `query`.
 pub fn region_name(query: &str, run: u32) -> String {
     format!("logbench:{query}:{run}")
@@ -212,12 +246,14 @@ pub fn count(
     program: &Path,
     worker_args: &[String],
     runs: u32,
+    runtime: CountRuntime,
 ) -> Result<(CountSetup, BTreeMap<String, QueryInstructions>)> {
     let valgrind = valgrind_version()?;
     let dir = DumpDir::new()?;
     let mut args = vec!["count-instructions".to_string()];
     args.extend(worker_args.iter().cloned());
     args.extend(["--runs".to_string(), runs.to_string()]);
+    args.extend(["--runtime".to_string(), runtime.flag().to_string()]);
     let out = command(program, &args, &dir.0)
         .env("RUST_LOG", "off")
         .output()
@@ -251,10 +287,14 @@ pub fn count(
         valgrind,
         options: OPTIONS.iter().map(|s| s.to_string()).collect(),
         runs,
+        runtime: Some(runtime.name()),
         conditions: vec![
             "counted: the query's execution to its last batch (SessionContext::sql then collect), after one uncounted run; not start-up, registration, plans, digests or result writing".into(),
-            "engine: DataFusion in the valgrind process, the run's settings (--set), its default multi-threaded runtime".into(),
-            "threads: the worker runs DataFusion on a current-thread tokio runtime, so the whole query executes on the thread whose counters the region zeroes and dumps (the same plan and partitions)".into(),
+            "engine: DataFusion in the valgrind process, the run's settings (--set)".into(),
+            match runtime {
+                CountRuntime::Multi => "threads: the query runs on the multi-threaded tokio runtime `run` measures on; the region counts every thread (it starts and stops instrumentation and zeroes and dumps the counters process-wide)".into(),
+                CountRuntime::Current => "threads: the query runs on a current-thread tokio runtime (the same plan and partitions, one thread)".into(),
+            },
             "per_execution is the median of the counted runs: the first counted run is about 1 % above the others".into(),
         ],
     };
@@ -267,6 +307,7 @@ pub struct Worker<'a> {
     pub queries: Option<&'a Path>,
     pub set: &'a [String],
     pub memory_limit: Option<u64>,
+    pub runtime: CountRuntime,
 }
 
 impl Worker<'_> {
@@ -306,7 +347,7 @@ pub fn count_run(
         return Ok(());
     };
     let names: Vec<String> = engine.queries.iter().map(|q| q.name.clone()).collect();
-    let (setup, counts) = count(program, &worker.args(&names), runs)?;
+    let (setup, counts) = count(program, &worker.args(&names), runs, worker.runtime)?;
     for q in &mut engine.queries {
         q.instructions = counts.get(&q.name).cloned();
     }

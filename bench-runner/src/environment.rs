@@ -57,6 +57,7 @@ impl Environment {
             image: std::env::var("LOGBENCH_IMAGE")
                 .ok()
                 .filter(|s| !s.is_empty()),
+            allocator: Some(logbench_common::alloc::in_use().name().to_string()),
         }
     }
 }

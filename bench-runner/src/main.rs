@@ -8,6 +8,10 @@ use clap::{Parser, Subcommand};
 
 mod commands;
 
+/// mimalloc unless `LOGBENCH_ALLOCATOR=system`; the result's environment names the one used.
+#[global_allocator]
+static ALLOCATOR: logbench_common::alloc::Switchable = logbench_common::alloc::Switchable;
+
 use commands::{
     Usage, calibrate, check, cluster, compare, count, gate, once, overhead, report, run, upload,
 };
@@ -71,6 +75,10 @@ async fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
+    if let Err(e) = logbench_common::alloc::check() {
+        eprintln!("bench-runner: error: {e}");
+        return ExitCode::from(2);
+    }
     let outcome = match cli.command {
         Command::Run(args) => run::exec(args).await,
         Command::Overhead(args) => overhead::exec(args).await,

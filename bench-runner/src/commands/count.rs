@@ -31,7 +31,13 @@ pub struct Args {
     /// whole-process count to check the regions against (tests).
     #[arg(long)]
     no_regions: bool,
+    /// The runtime the query executes on: `multi`, the multi-threaded runtime `run` measures
+    /// wall time on (this process's own), or `current`, one thread.
+    #[arg(long, value_enum, default_value_t = CountRuntime::Multi)]
+    runtime: CountRuntime,
 }
+
+pub use bench_runner::callgrind::CountRuntime;
 
 pub async fn exec(args: Args) -> Outcome {
     if !callgrind::running_on_valgrind() {
@@ -39,24 +45,25 @@ pub async fn exec(args: Args) -> Outcome {
             "count-instructions runs under valgrind only (bench-runner run --instructions starts it)",
         ));
     }
-    // The count runs DataFusion on a current-thread runtime of its own thread: the same plan
-    // and partitions, executed by one thread, so the region holds every instruction of the
-    // query whatever callgrind's per-thread state does. Measured on 2026-12-02 (50k rows,
-    // agg_status_codes): the regions (global start/stop of instrumentation) counted 19.98M
-    // per execution against a whole-process count of 19.95M, and still did with tokio's
-    // multi-threaded runtime; with collection toggled on the calling thread instead
-    // (`--collect-atstart=no`, CALLGRIND_TOGGLE_COLLECT) and the multi-threaded runtime they
-    // saw 3.70M of 20.02M, the rest having run on tokio's workers.
-    std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .thread_stack_size(32 << 20)
-            .build()
-            .map_err(|e| usage(format!("starting a runtime: {e}")))?
-            .block_on(count(args))
-    })
-    .join()
-    .map_err(|_| usage("count-instructions: the counting thread panicked"))?
+    match args.runtime {
+        // The query's tasks run on this process's multi-threaded runtime, the one `run`
+        // measures on: every thread's instructions are in the region, since the region starts
+        // and stops instrumentation and zeroes and dumps the counters process-wide.
+        CountRuntime::Multi => count(args).await,
+        // The same plan and partitions, executed by one thread (the count before 2026-12-03).
+        // Measured on 2026-12-02 (50k rows, agg_status_codes): the regions counted 19.98M per
+        // execution against a whole-process count of 19.95M.
+        CountRuntime::Current => std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .thread_stack_size(32 << 20)
+                .build()
+                .map_err(|e| usage(format!("starting a runtime: {e}")))?
+                .block_on(count(args))
+        })
+        .join()
+        .map_err(|_| usage("count-instructions: the counting thread panicked"))?,
+    }
 }
 
 async fn count(args: Args) -> Outcome {

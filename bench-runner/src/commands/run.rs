@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
+use bench_runner::callgrind::CountRuntime;
 use bench_runner::measurement::RunOptions;
 use bench_runner::progress::Progress;
 use bench_runner::run::{self, EngineKind, Plan};
@@ -84,6 +85,11 @@ pub struct Args {
     /// callgrind: N counted runs per query, in a second process after the timed runs.
     #[arg(long, value_name = "N")]
     instructions: Option<u32>,
+    /// --instructions: the runtime the counted query runs on. `multi` (the multi-threaded
+    /// runtime the timed runs use: hand-offs between tasks, wake-ups and channel traffic are
+    /// counted) or `current` (one thread, the same plan; the count before 2026-12-03).
+    #[arg(long, value_enum, value_name = "RUNTIME", default_value_t = CountRuntime::Multi, requires = "instructions")]
+    instr_runtime: CountRuntime,
     /// A CPU profile of every query (DataFusion: this process; Ballista: each executor), in
     /// runs of their own after the measured ones: folded stacks and a flamegraph per query in
     /// <result>.profiles/, the hottest frames in the result and the report.
@@ -280,6 +286,7 @@ pub async fn exec(args: Args) -> Outcome {
             queries: args.queries.as_deref(),
             set: &args.set,
             memory_limit: args.memory_limit,
+            runtime: args.instr_runtime,
         };
         bench_runner::callgrind::count_run(&mut result, &program, &worker, n)?;
     }

@@ -357,9 +357,41 @@ impl Comparison {
     }
 }
 
+/// Why the two results' instruction counts cannot be judged against each other, when both
+/// carry counts and they cannot: counts made with another heap allocator or on another runtime
+/// count another program's work.
+pub fn instructions_incomparable(base: &RunResult, new: &RunResult) -> Option<String> {
+    let (sb, sn) = (
+        base.instructions_setup.as_ref()?,
+        new.instructions_setup.as_ref()?,
+    );
+    let (ab, an) = (base.environment.allocator(), new.environment.allocator());
+    if ab != an {
+        return Some(format!(
+            "instructions counted with different allocators: BASE {ab}, NEW {an}"
+        ));
+    }
+    let runtime = |s: &crate::results::measure::CountSetup| {
+        s.runtime.clone().unwrap_or_else(|| "current-thread".into())
+    };
+    if runtime(sb) != runtime(sn) {
+        return Some(format!(
+            "instructions counted on different runtimes: BASE {}, NEW {}",
+            runtime(sb),
+            runtime(sn)
+        ));
+    }
+    None
+}
+
 /// Refuses pairs that do not measure the same thing, naming what differs.
 fn check_comparable(base: &RunResult, new: &RunResult) -> Result<()> {
     let bad = |m: String| Err(Error::Config(m));
+    if let Some(why) = instructions_incomparable(base, new) {
+        return bad(format!(
+            "{why} (count both alike: LOGBENCH_ALLOCATOR, run --instr-runtime; or compare runs without --instructions)"
+        ));
+    }
     if base.dataset.manifest_sha256 != new.dataset.manifest_sha256 {
         return bad(format!(
             "different datasets: BASE {} ({} rows, manifest {}) and NEW {} ({} rows, manifest {})",

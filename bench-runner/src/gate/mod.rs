@@ -438,10 +438,17 @@ pub fn run(
         let _ = std::fs::remove_file(c);
     }
     let ([base_counted, new_counted], mut m) = measured?;
-    // Instructions are judged only where both sides were counted.
+    // Instructions are judged only where both sides were counted, and counted alike: a side
+    // on another allocator or runtime (BASE from before a change of either) counts another
+    // program's work.
     if let (Some(b), Some(n)) = (&base_counted, &new_counted) {
-        attach_instructions(&mut m.base, b);
-        attach_instructions(&mut m.new, n);
+        match crate::compare::instructions_incomparable(b, n) {
+            Some(why) => log(&format!("{why}: judged on wall time only")),
+            None => {
+                attach_instructions(&mut m.base, b);
+                attach_instructions(&mut m.new, n);
+            }
+        }
     }
     m.base.write(&out.join("base.json"))?;
     m.new.write(&out.join("new.json"))?;

@@ -149,4 +149,15 @@ pub struct Environment {
     /// `./deploy.sh k8s` and `compose` set): absent for a run outside one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// The runner's heap allocator (`mimalloc` or `system`, `LOGBENCH_ALLOCATOR`); absent in
+    /// files from before the choice existed, which ran on the C library's malloc.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocator: Option<String>,
+}
+
+impl Environment {
+    /// The allocator the run used; files that do not say ran on `system`.
+    pub fn allocator(&self) -> &str {
+        self.allocator.as_deref().unwrap_or("system")
+    }
 }

@@ -67,6 +67,10 @@ pub struct CountSetup {
     pub options: Vec<String>,
     /// Counted runs per query (after one uncounted run).
     pub runs: u32,
+    /// The tokio runtime the query was counted on: `multi-thread (N workers)` or
+    /// `current-thread`; absent in files from before the choice, which counted on one thread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
     /// What the count covers and the conditions it ran under.
     pub conditions: Vec<String>,
 }

@@ -21,10 +21,16 @@ pub const AWS_SETTINGS: [&str; 6] = [
 
 /// Runs `bench-runner` with `args`, no stdin and no S3 settings from the environment.
 pub fn bench_runner(args: &[&str]) -> Output {
+    bench_runner_with(args, &[])
+}
+
+/// `bench-runner ARGS…` with these environment variables set.
+pub fn bench_runner_with(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_bench-runner"));
     for v in AWS_SETTINGS {
         cmd.env_remove(v);
     }
+    cmd.envs(env.iter().copied());
     cmd.args(args).stdin(Stdio::null()).output().unwrap()
 }
 

@@ -2,6 +2,9 @@
 
 use std::process::ExitCode;
 
+#[global_allocator]
+static ALLOCATOR: logbench_common::alloc::Switchable = logbench_common::alloc::Switchable;
+
 use logbench_cluster::scheduler::{SchedulerArgs, run};
 
 fn main() -> ExitCode {
