@@ -443,9 +443,12 @@ fn gate_counts_instructions_and_flags_what_batch_size_4096_changes() {
     // Each query's change measured independently of the regions, the medians and the gate:
     // plain callgrind over the whole counting worker (no client requests), one execution as
     // the difference of 3 and 1 halved, under each setting. The gate's ratio must agree with
-    // it within 3 % (each count moves by up to about 1 % with glibc malloc's work,
-    // tests/instructions.rs), and its verdict must follow it where the change is clear of
-    // the threshold by 2 %: slower, or faster, never flagged the other way.
+    // it within 6 %, and its verdict must follow it where the change is clear of the threshold
+    // by 2 %: slower, or faster, never flagged the other way. Both count the multi-threaded
+    // runtime, whose hand-offs between threads move `agg_top_users` by up to 4 % (1 against
+    // 4 workers, docs/methodology.md); in one CI pass (2026-12-03) its gate ratio was 1.0852
+    // against plain callgrind's 1.0437, 4.0 % apart. An inverted or misattributed ratio is
+    // off by 10 % or more (0.9273 against 1.0555 when the defect was put back).
     let queries = workload();
     let expected: Vec<(String, f64)> = std::thread::scope(|s| {
         let jobs: Vec<_> = c
@@ -476,7 +479,7 @@ fn gate_counts_instructions_and_flags_what_batch_size_4096_changes() {
             i.ratio
         );
         assert!(
-            (i.ratio / want - 1.0).abs() < 0.03,
+            (i.ratio / want - 1.0).abs() < 0.06,
             "{name}: the gate's instruction ratio {:.4} against plain callgrind's {want:.4}",
             i.ratio
         );
