@@ -75,10 +75,6 @@ async fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
-    if let Err(e) = logbench_common::alloc::check() {
-        eprintln!("bench-runner: error: {e}");
-        return ExitCode::from(2);
-    }
     let outcome = match cli.command {
         Command::Run(args) => run::exec(args).await,
         Command::Overhead(args) => overhead::exec(args).await,

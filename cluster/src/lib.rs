@@ -30,10 +30,6 @@ where
         Ok(a) => a,
         Err(code) => return code,
     };
-    if let Err(e) = logbench_common::alloc::check() {
-        eprintln!("{tool}: error: {e}");
-        return std::process::ExitCode::from(2);
-    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_stack_size(32 << 20)

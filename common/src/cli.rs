@@ -5,6 +5,12 @@ use std::process::ExitCode;
 /// Parses the command line. `--help` and `--version` print and exit 0; a bad argument prints
 /// one line, `<tool>: error: …`, and exits 2 (clap's own message spans several lines).
 pub fn parse_args<P: clap::Parser>(tool: &str) -> Result<P, ExitCode> {
+    // A LOGBENCH_ALLOCATOR that names no allocator, in a program that uses the switchable one
+    // (crate::alloc), is bad input like a bad flag.
+    if let Err(e) = crate::alloc::check() {
+        eprintln!("{tool}: error: {e}");
+        return Err(ExitCode::from(2));
+    }
     match P::try_parse() {
         Ok(p) => Ok(p),
         Err(e) if !e.use_stderr() => {

@@ -37,7 +37,7 @@ pub struct Args {
     runtime: CountRuntime,
 }
 
-pub use bench_runner::callgrind::CountRuntime;
+use bench_runner::callgrind::CountRuntime;
 
 pub async fn exec(args: Args) -> Outcome {
     if !callgrind::running_on_valgrind() {
