@@ -40,6 +40,21 @@ fn count_with(data: &Path, out: &Path, extra: &[&str], env: &[(&str, &str)]) -> 
     r
 }
 
+/// The counts of `query` in a result: panics, naming it, when it was not counted.
+fn counted(r: &RunResult, query: &str) -> bench_runner::callgrind::QueryInstructions {
+    r.engines[0]
+        .queries
+        .iter()
+        .find(|q| q.name == query)
+        .and_then(|q| q.instructions.clone())
+        .unwrap_or_else(|| panic!("{query} was counted"))
+}
+
+/// Instructions per execution of `query` in a result.
+fn per_execution(r: &RunResult, query: &str) -> u64 {
+    counted(r, query).per_execution
+}
+
 #[test]
 fn each_query_gets_repeatable_instruction_counts_that_see_a_setting_change() {
     let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
@@ -51,18 +66,8 @@ fn each_query_gets_repeatable_instruction_counts_that_see_a_setting_change() {
     assert!(setup.valgrind.starts_with("valgrind-"), "{setup:?}");
     assert!(setup.options.iter().any(|o| o == "--instr-atstart=no"));
     assert_eq!(setup.runs, 3);
-    let per = |r: &RunResult, q: &str| {
-        r.engines[0]
-            .queries
-            .iter()
-            .find(|x| x.name == q)
-            .unwrap()
-            .instructions
-            .clone()
-            .unwrap_or_else(|| panic!("{q} was counted"))
-    };
     for q in ["agg_status_codes", "filter_one_day"] {
-        let c = per(&base, q);
+        let c = counted(&base, q);
         assert_eq!(c.runs.len(), 3, "{q}: {c:?}");
         // Executing a query on 50k rows takes millions of instructions, not start-up's billions.
         assert!(
@@ -78,9 +83,7 @@ fn each_query_gets_repeatable_instruction_counts_that_see_a_setting_change() {
         eprintln!("{q}: {c:?}");
     }
     // The scan-and-aggregate query does more work than the pruned one-day filter.
-    assert!(
-        per(&base, "agg_status_codes").per_execution > per(&base, "filter_one_day").per_execution
-    );
+    assert!(per_execution(&base, "agg_status_codes") > per_execution(&base, "filter_one_day"));
 
     // Batches of 512 rows instead of 8192: more batches, more per-batch work, more instructions.
     let small = count(
@@ -89,8 +92,8 @@ fn each_query_gets_repeatable_instruction_counts_that_see_a_setting_change() {
         &["--set", "datafusion.execution.batch_size=512"],
     );
     let (a, b) = (
-        per(&base, "agg_status_codes").per_execution,
-        per(&small, "agg_status_codes").per_execution,
+        per_execution(&base, "agg_status_codes"),
+        per_execution(&small, "agg_status_codes"),
     );
     assert!(b > a + a / 50, "batch_size=512: {b} vs {a}");
 }
@@ -204,14 +207,10 @@ fn the_allocator_is_recorded_and_counts_across_allocators_are_refused() {
     assert_eq!(mimalloc.environment.allocator.as_deref(), Some("mimalloc"));
     // The count ran on the same allocator as the run (the worker inherits the choice), and
     // the two allocators' counts differ: the allocator's own work is in them.
-    let per = |r: &RunResult| {
-        r.engines[0].queries[0]
-            .instructions
-            .as_ref()
-            .unwrap()
-            .per_execution
-    };
-    assert_ne!(per(&system), per(&mimalloc));
+    assert_ne!(
+        per_execution(&system, "agg_status_codes"),
+        per_execution(&mimalloc, "agg_status_codes")
+    );
 
     let o = bench_runner(&["compare", a.to_str().unwrap(), b.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stdout));
@@ -244,20 +243,11 @@ fn the_multi_threaded_count_sees_a_threads_only_change() {
             &["--instr-runtime", runtime, "--query", "sort_top_latency"],
             &[("TOKIO_WORKER_THREADS", workers)],
         );
-        let per = |name: &str| {
-            r.engines[0]
-                .queries
-                .iter()
-                .find(|q| q.name == name)
-                .and_then(|q| q.instructions.clone())
-                .unwrap_or_else(|| panic!("{name} counted"))
-                .per_execution
-        };
         let setup = r.instructions_setup.clone().unwrap();
         (
             setup.runtime.unwrap(),
-            per("sort_top_latency"),
-            per("agg_status_codes"),
+            per_execution(&r, "sort_top_latency"),
+            per_execution(&r, "agg_status_codes"),
         )
     };
     let change = |a: u64, b: u64| b as f64 / a as f64 - 1.0;
@@ -290,4 +280,64 @@ fn the_multi_threaded_count_sees_a_threads_only_change() {
         change(cagg1, cagg4).abs() < 0.005,
         "current: {cagg1} vs {cagg4}"
     );
+}
+
+/// A/A: two processes counting the same queries at once, as the gate counts its two sides,
+/// agree within each query's instruction threshold (its `-- instr-threshold:` header, or the
+/// 0.5 % default): the spread the thresholds state, which an A/A gate must stay inside not to
+/// raise a false alarm. The queries are the ones whose counts spread most across processes
+/// (docs/methodology.md): the zoned `date_trunc` aggregation on mimalloc (0.31 %), the two hash
+/// aggregations that glibc malloc made spread by up to 0.72 %, and the sort whose tasks hand
+/// work across threads. The gate's instruction dataset: 200k rows in 2 files.
+#[test]
+fn two_processes_count_the_same_queries_within_their_thresholds() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
+    let tmp = tempfile::tempdir().unwrap();
+    let data = generate(&tmp.path().join("data"), 200_000, 2, 1_048_576);
+    let queries = [
+        "agg_hourly_region",
+        "agg_top_users",
+        "agg_distinct_users",
+        "sort_top_latency",
+    ];
+    let mut extra = Vec::new();
+    for q in queries {
+        extra.extend(["--query", q]);
+    }
+    let (a, b) = std::thread::scope(|s| {
+        let side = |name: &'static str| {
+            let (data, extra, out) = (&data, &extra, tmp.path().join(name));
+            s.spawn(move || count(data, &out, extra))
+        };
+        let (a, b) = (side("a.json"), side("b.json"));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let thresholds = bench_runner::workload::builtin_instr_thresholds();
+    let mut report = Vec::new();
+    for q in queries
+        .iter()
+        .chain(&["agg_status_codes", "filter_one_day"])
+    {
+        let threshold = thresholds
+            .get(*q)
+            .copied()
+            .unwrap_or(bench_runner::compare::DEFAULT_INSTR_THRESHOLD);
+        let (x, y) = (counted(&a, q), counted(&b, q));
+        let diff = (y.per_execution as f64 / x.per_execution as f64 - 1.0).abs();
+        report.push(format!(
+            "{q}: {} vs {} ({:.3} %, threshold {:.2} %; within a process {:.3} % and {:.3} %)",
+            x.per_execution,
+            y.per_execution,
+            100.0 * diff,
+            100.0 * threshold,
+            x.spread_ppm as f64 / 1e4,
+            y.spread_ppm as f64 / 1e4,
+        ));
+        assert!(
+            diff < threshold,
+            "A/A past the threshold: {}",
+            report.join("; ")
+        );
+    }
+    eprintln!("{}", report.join("\n"));
 }

@@ -137,6 +137,15 @@ impl Verdict {
             Verdict::Inconclusive => "inconclusive",
         }
     }
+
+    /// The colour-marked label Markdown and HTML show for a change; None for the others.
+    pub fn marked(self) -> Option<&'static str> {
+        match self {
+            Verdict::Slower => Some("🔴 slower"),
+            Verdict::Faster => Some("🟢 faster"),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -183,6 +192,13 @@ impl QueryComparison {
             (v, _) => v.label().to_string(),
         }
     }
+
+    /// [`Self::verdict_text`], colour-marked where it flags a change (Markdown and HTML).
+    pub fn marked_text(&self) -> String {
+        self.verdict
+            .marked()
+            .map_or_else(|| self.verdict_text(), str::to_string)
+    }
 }
 
 /// A frame's share of a query's self time in BASE's profile and NEW's, in percent.
@@ -226,6 +242,16 @@ pub struct InstructionComparison {
     #[serde(default)]
     pub threshold: f64,
     pub verdict: Verdict,
+}
+
+impl InstructionComparison {
+    /// The verdict as Markdown and HTML show it: fewer instructions read "fewer", not "faster".
+    pub fn marked_text(&self) -> String {
+        match self.verdict {
+            Verdict::Faster => "🟢 fewer".to_string(),
+            v => v.marked().unwrap_or(v.label()).to_string(),
+        }
+    }
 }
 
 /// The instruction verdict for a ratio NEW/BASE: slower above `1 + threshold`, faster below

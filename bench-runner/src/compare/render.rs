@@ -2,7 +2,7 @@
 //! query), the one-line summary and Bencher's BMF JSON. One exporter per format; the verdicts
 //! themselves are made in the parent module.
 
-use super::{Comparison, Correction, InstructionComparison, QueryComparison, Verdict};
+use super::{Comparison, Correction, InstructionComparison, QueryComparison};
 
 fn ms(us: Option<u64>) -> String {
     us.map_or("-".into(), |u| format!("{:.1}", u as f64 / 1e3))
@@ -54,10 +54,10 @@ impl Comparison {
         self.queries
             .iter()
             .map(|q| {
-                let verdict = match (marked, q.verdict) {
-                    (true, Verdict::Slower) => "🔴 slower".to_string(),
-                    (true, Verdict::Faster) => "🟢 faster".to_string(),
-                    _ => q.verdict_text(),
+                let verdict = if marked {
+                    q.marked_text()
+                } else {
+                    q.verdict_text()
                 };
                 let mut row = vec![q.engine.clone(), q.query.clone()];
                 if instr {
@@ -67,11 +67,7 @@ impl Comparison {
                     );
                     let [b, n, r, mut v] = cells;
                     if marked && let Some(i) = &q.instructions {
-                        v = match i.verdict {
-                            Verdict::Slower => "🔴 slower".to_string(),
-                            Verdict::Faster => "🟢 fewer".to_string(),
-                            _ => v,
-                        };
+                        v = i.marked_text();
                     }
                     row.extend([b, n, r, v]);
                 }

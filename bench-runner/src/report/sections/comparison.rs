@@ -1,7 +1,7 @@
 //! "Comparison": every later input against the first, as `bench-runner compare` judges it,
 //! with a ratio chart.
 
-use crate::compare::{self, Comparison, Verdict};
+use crate::compare::{self, Comparison};
 use crate::error::Result;
 use crate::report::Input;
 use crate::report::charts;
@@ -84,7 +84,7 @@ fn comparison_table(c: &Comparison) -> Table {
                     format!("{:.2}", i.base as f64 / 1e6),
                     format!("{:.2}", i.new as f64 / 1e6),
                     format!("{:.4}", i.ratio),
-                    marked(i.verdict),
+                    i.marked_text(),
                 ]),
                 None => row.extend(std::iter::repeat_n("-".to_string(), 4)),
             }
@@ -96,10 +96,7 @@ fn comparison_table(c: &Comparison) -> Table {
                 (Some(r), Some(l), Some(h)) => format!("{r:.3} [{l:.3}, {h:.3}]"),
                 _ => "-".into(),
             },
-            match q.verdict {
-                Verdict::Slower | Verdict::Faster => marked(q.verdict),
-                _ => q.verdict_text(),
-            },
+            q.marked_text(),
         ]);
         row.extend([
             if q.answer_changed {
@@ -116,12 +113,4 @@ fn comparison_table(c: &Comparison) -> Table {
         t.rows.push(row);
     }
     t
-}
-
-fn marked(v: Verdict) -> String {
-    match v {
-        Verdict::Slower => "🔴 slower".into(),
-        Verdict::Faster => "🟢 faster".into(),
-        v => v.label().into(),
-    }
 }
