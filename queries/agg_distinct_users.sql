@@ -1,7 +1,6 @@
 -- name: agg_distinct_users
 -- category: aggregate
 -- intent: exact distinct count of users per region
--- instr-threshold: 1.6 %
 SELECT region, COUNT(DISTINCT user_id) AS users
 FROM logs
 GROUP BY region
