@@ -283,9 +283,9 @@ fn the_multi_threaded_count_sees_a_threads_only_change() {
 }
 
 /// A/A: two processes counting the same queries at once, as the gate counts its two sides,
-/// agree within each query's instruction threshold (its `-- instr-threshold:` header, or the
-/// 0.5 % default): the spread the thresholds state, which an A/A gate must stay inside not to
-/// raise a false alarm. The queries are the ones whose counts spread most across processes
+/// agree within each query's instruction threshold as `compare` judges it (the larger of its
+/// `-- instr-threshold:` header and the 0.5 % default): the spread the thresholds state, which
+/// an A/A gate must stay inside not to raise a false alarm. The queries are the ones whose counts spread most across processes
 /// (docs/methodology.md): the zoned `date_trunc` aggregation on mimalloc (0.31 %), the two hash
 /// aggregations that glibc malloc made spread by up to 0.72 %, and the sort whose tasks hand
 /// work across threads. The gate's instruction dataset: 200k rows in 2 files.
@@ -312,16 +312,14 @@ fn two_processes_count_the_same_queries_within_their_thresholds() {
         let (a, b) = (side("a.json"), side("b.json"));
         (a.join().unwrap(), b.join().unwrap())
     });
-    let thresholds = bench_runner::workload::builtin_instr_thresholds();
+    // Each query's threshold as `compare` and the gate judge it.
+    let judge = bench_runner::compare::Options::default();
     let mut report = Vec::new();
     for q in queries
         .iter()
         .chain(&["agg_status_codes", "filter_one_day"])
     {
-        let threshold = thresholds
-            .get(*q)
-            .copied()
-            .unwrap_or(bench_runner::compare::DEFAULT_INSTR_THRESHOLD);
+        let threshold = judge.instr_threshold_for(q);
         let (x, y) = (counted(&a, q), counted(&b, q));
         let diff = (y.per_execution as f64 / x.per_execution as f64 - 1.0).abs();
         report.push(format!(

@@ -115,6 +115,15 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// The instruction threshold `query` is judged with: the larger of the default and its own.
+    pub fn instr_threshold_for(&self, query: &str) -> f64 {
+        self.instr_thresholds
+            .get(query)
+            .map_or(self.instr_threshold, |t| t.max(self.instr_threshold))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
@@ -272,10 +281,7 @@ fn compare_instructions(
     o: &Options,
 ) -> Option<InstructionComparison> {
     let (ib, in_) = (b.instructions.as_ref()?, n.instructions.as_ref()?);
-    let threshold = o
-        .instr_thresholds
-        .get(&n.name)
-        .map_or(o.instr_threshold, |t| t.max(o.instr_threshold));
+    let threshold = o.instr_threshold_for(&n.name);
     let ratio = in_.per_execution as f64 / ib.per_execution.max(1) as f64;
     Some(InstructionComparison {
         base: ib.per_execution,
