@@ -280,6 +280,55 @@ fn the_multi_threaded_count_sees_a_threads_only_change() {
         change(cagg1, cagg4).abs() < 0.005,
         "current: {cagg1} vs {cagg4}"
     );
+
+    // `compare` judges the worker count as a setting (both sides counted on the multi-threaded
+    // runtime): the sort is flagged on instructions and the exit code says so. Only a different
+    // kind of runtime is refused.
+    let file = |runtime: &str, workers: &str| {
+        let p = tmp.path().join(format!("{runtime}-{workers}.json"));
+        p.to_str().unwrap().to_string()
+    };
+    let json = tmp.path().join("workers.json");
+    let o = bench_runner(&[
+        "compare",
+        &file("multi", "1"),
+        &file("multi", "4"),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
+    let c: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let verdict = |q: &str| {
+        c["queries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["query"] == q)
+            .map(|x| {
+                x["instructions"]["verdict"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string()
+            })
+    };
+    assert_eq!(
+        verdict("sort_top_latency").as_deref(),
+        Some("slower"),
+        "{c}"
+    );
+    assert_eq!(
+        verdict("agg_status_codes").as_deref(),
+        Some("no_change"),
+        "{c}"
+    );
+    let o = bench_runner(&["compare", &file("multi", "1"), &file("current", "1")]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stdout));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("different runtimes: BASE multi-thread (1 workers), NEW current-thread"),
+        "{err}"
+    );
 }
 
 /// A/A: two processes counting the same queries at once, as the gate counts its two sides,

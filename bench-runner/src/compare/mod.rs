@@ -403,10 +403,13 @@ pub fn instructions_incomparable(base: &RunResult, new: &RunResult) -> Option<St
             "instructions counted with different allocators: BASE {ab}, NEW {an}"
         ));
     }
+    // The runtime's kind decides what is counted (one thread, or the hand-offs between
+    // workers); its worker count is a setting like any other, whose effect the counts measure.
     let runtime = |s: &crate::results::measure::CountSetup| {
         s.runtime.clone().unwrap_or_else(|| "current-thread".into())
     };
-    if runtime(sb) != runtime(sn) {
+    let kind = |r: &str| r.split(" (").next().unwrap_or(r).to_string();
+    if kind(&runtime(sb)) != kind(&runtime(sn)) {
         return Some(format!(
             "instructions counted on different runtimes: BASE {}, NEW {}",
             runtime(sb),
