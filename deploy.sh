@@ -8,7 +8,7 @@ usage() {
   cat <<'EOF'
 Usage:
   ./deploy.sh [local] [--rows N] [--files N] [--executors N] [--iterations N|auto] [--profile]
-              [--dry-run]
+              [--engines LIST] [--dry-run]
   ./deploy.sh compose up|bench|results|down|status [--executors N] [--rows N] [--files N]
               [--iterations N|auto] [--store volume|s3] [--base local|public] [--project NAME]
               [--scale F] [--bin-dir DIR] [--dry-run]
@@ -27,6 +27,10 @@ local (the default): builds the release binaries; generates the dataset into dat
   --profile: also a CPU profile of every query on both engines (bench-runner run --profile:
   DataFusion in the runner, Ballista on each executor), in runs after the measured ones;
   flamegraphs and folded stacks in results/<run>.profiles/, linked from the report.
+  --engines LIST: the engines to run, comma-separated, of datafusion, ballista and duckdb
+  (default datafusion,ballista). duckdb: DuckDB on the same files, in a Python worker; the
+  pinned Python tools are installed first (scripts/ci/pytools.sh, into
+  ~/.cache/logbench/venv or $LOGBENCH_VENV). Without ballista no cluster is started.
 
 compose: the Kubernetes topology in containers on this machine (docker compose, files under
   .bench/compose-<project>/, generated from deploy/k8s by deploy/compose.py): a scheduler and
@@ -132,6 +136,7 @@ rows=200000000
 files=
 executors=2
 iterations=auto
+engines=datafusion,ballista
 profile=false
 overlay=local
 image=
@@ -178,6 +183,11 @@ while [[ $# -gt 0 ]]; do
     --iterations)
       [[ $2 == auto || ($2 =~ ^[0-9]+$ && ! $2 =~ ^0+$) ]] || die "--iterations needs auto or a whole number above zero, not '$2'" 2
       iterations=$2 ;;
+    --engines)
+      [[ $mode == local ]] || die "--engines is for the local pipeline" 2
+      [[ $2 =~ ^(datafusion|ballista|duckdb)(,(datafusion|ballista|duckdb))*$ ]] ||
+        die "--engines takes datafusion, ballista and duckdb, comma-separated, not '$2'" 2
+      engines=$2 ;;
     --overlay) overlay=$2 ;;
     --image) image=$2 ;;
     --store)
@@ -222,18 +232,28 @@ local_pipeline() {
   t_built=$(date +%s.%N)
   step "dataset: $rows rows in $files files at $data (kept if its manifest matches)" \
     run "$bin/data-gen" --out "$data" --rows "$rows" --files "$files" --reuse
-  # The cluster is stopped on every way out, success or failure.
-  cluster_down() { run "$bin/bench-runner" cluster down --state-dir "$state" >/dev/null 2>&1 || true; }
-  trap cluster_down EXIT
-  step "start a local Ballista cluster: 1 scheduler, $executors executors" \
-    run "$bin/bench-runner" cluster up --executors "$executors" --state-dir "$state"
+  local ballista=false cluster_args=()
+  [[ ,$engines, == *,ballista,* ]] && ballista=true
+  if [[ ,$engines, == *,duckdb,* ]]; then
+    export LOGBENCH_VENV=${LOGBENCH_VENV:-${HOME:-/tmp}/.cache/logbench/venv}
+    step "Python tools for DuckDB (pinned, scripts/ci/pytools.sh) in $LOGBENCH_VENV" \
+      run scripts/ci/pytools.sh "$LOGBENCH_VENV"
+  fi
+  if $ballista; then
+    # The cluster is stopped on every way out, success or failure.
+    cluster_down() { run "$bin/bench-runner" cluster down --state-dir "$state" >/dev/null 2>&1 || true; }
+    trap cluster_down EXIT
+    step "start a local Ballista cluster: 1 scheduler, $executors executors" \
+      run "$bin/bench-runner" cluster up --executors "$executors" --state-dir "$state"
+    cluster_args=(--cluster-state-dir "$state")
+  fi
   # Exit 1 from run means a query failed or the engines disagree: the result file says which,
   # and the report lists it. The pipeline goes on to write the report, then exits 1 itself.
   local bench_rc=0 profile_args=()
   $profile && profile_args=(--profile)
   bench() {
-    run "$bin/bench-runner" run --data "$data" --engine datafusion,ballista \
-      --cluster-state-dir "$state" --iterations "$iterations" --out "$result" "${profile_args[@]}" || {
+    run "$bin/bench-runner" run --data "$data" --engine "$engines" \
+      "${cluster_args[@]}" --iterations "$iterations" --out "$result" "${profile_args[@]}" || {
       bench_rc=$?
       [[ $bench_rc -eq 1 && -f $result ]] && { log "some queries failed or disagreed: see the report"; return 0; }
       return $bench_rc
@@ -241,9 +261,11 @@ local_pipeline() {
   }
   local how="$iterations iterations each"
   [[ $iterations == auto ]] && how="each query until its median is known within ±2 %"
-  step "run the workload (queries/) on DataFusion, then on Ballista, $how" bench
-  step "stop the cluster" run "$bin/bench-runner" cluster down --state-dir "$state"
-  trap - EXIT
+  step "run the workload (queries/) on ${engines//,/, then }, $how" bench
+  if $ballista; then
+    step "stop the cluster" run "$bin/bench-runner" cluster down --state-dir "$state"
+    trap - EXIT
+  fi
   step "render the report" run "$bin/bench-runner" report "$result" --out "$report"
   printf 'result:  %s\nreport:  %s/report.md\n         %s/report.html\ncharts:  %s/charts/\n' \
     "$result" "$report" "$report" "$report"

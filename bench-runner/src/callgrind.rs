@@ -288,6 +288,7 @@ pub fn count(
         options: OPTIONS.iter().map(|s| s.to_string()).collect(),
         runs,
         runtime: Some(runtime.name()),
+        processes: None,
         conditions: vec![
             "counted: the query's execution to its last batch (SessionContext::sql then collect), after one uncounted run; not start-up, registration, plans, digests or result writing".into(),
             "engine: DataFusion in the valgrind process, the run's settings (--set)".into(),
@@ -333,11 +334,18 @@ impl Worker<'_> {
 /// `run --instructions`: counts every query of the run's DataFusion engine (`runs` counted
 /// runs each, by `program count-instructions` under callgrind) into its result, with the
 /// setup. A run without a DataFusion engine is left as it is.
+///
+/// `processes` valgrind processes count at once, each its share of the queries: the workload's
+/// queries dealt out in turn, in workload order, so that two runs of one workload with the same
+/// number split it alike (a query's count depends a little on what ran before it in its
+/// process: its allocator's state). valgrind runs a process's threads one at a time, so one
+/// process keeps one core busy; the counts themselves do not depend on how many run at once.
 pub fn count_run(
     result: &mut crate::results::RunResult,
     program: &Path,
     worker: &Worker,
     runs: u32,
+    processes: u32,
 ) -> Result<()> {
     let Some(engine) = result
         .engines
@@ -347,12 +355,59 @@ pub fn count_run(
         return Ok(());
     };
     let names: Vec<String> = engine.queries.iter().map(|q| q.name.clone()).collect();
-    let (setup, counts) = count(program, &worker.args(&names), runs, worker.runtime)?;
+    let groups = deal(&names, processes);
+    // Named here, on the runtime's own thread: the counting threads below have no runtime to
+    // ask for its worker count.
+    let runtime = worker.runtime.name();
+    let counted: Vec<Result<(CountSetup, BTreeMap<String, QueryInstructions>)>> =
+        std::thread::scope(|s| {
+            let handles: Vec<_> = groups
+                .iter()
+                .map(|g| s.spawn(|| count(program, &worker.args(g), runs, worker.runtime)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(Error::Engine("a counting thread panicked".into())))
+                })
+                .collect()
+        });
+    let mut setup = None;
+    let mut counts = BTreeMap::new();
+    for c in counted {
+        let (s, c) = c?;
+        setup.get_or_insert(s);
+        counts.extend(c);
+    }
     for q in &mut engine.queries {
         q.instructions = counts.get(&q.name).cloned();
     }
-    result.instructions_setup = Some(setup);
+    if let Some(s) = &mut setup {
+        s.runtime = Some(runtime);
+    }
+    if let Some(s) = &mut setup
+        && groups.len() > 1
+    {
+        s.processes = Some(groups.len() as u32);
+        s.conditions.push(format!(
+            "processes: {} valgrind processes at once, the queries dealt out in turn in workload order",
+            groups.len()
+        ));
+    }
+    result.instructions_setup = setup;
     Ok(())
+}
+
+/// `names` dealt out in turn into at most `processes` non-empty groups.
+fn deal(names: &[String], processes: u32) -> Vec<Vec<String>> {
+    let n = (processes.max(1) as usize).min(names.len().max(1));
+    let mut groups = vec![Vec::new(); n];
+    for (i, name) in names.iter().enumerate() {
+        groups[i % n].push(name.clone());
+    }
+    groups.retain(|g| !g.is_empty());
+    groups
 }
 
 #[cfg(test)]
@@ -377,6 +432,17 @@ mod tests {
         );
         assert_eq!(parse_dump(&exit), None);
         assert_eq!(parse_dump("garbage"), None);
+    }
+
+    #[test]
+    fn queries_are_dealt_out_in_turn() {
+        let names: Vec<String> = ["a", "b", "c", "d", "e"].map(String::from).to_vec();
+        let g = deal(&names, 2);
+        assert_eq!(g, vec![vec!["a", "c", "e"], vec!["b", "d"]]);
+        assert_eq!(deal(&names, 1), vec![names.clone()]);
+        // Never an empty process.
+        assert_eq!(deal(&names[..1], 4), vec![vec!["a".to_string()]]);
+        assert_eq!(deal(&names, 0).len(), 1);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! outermost clause is `ORDER BY` the same row hashes are also chained in order (`ordered`), so
 //! that rows in another order give another ordered digest. Normalisation makes
 //! equal answers hash equally whatever their physical types:
-//! - integers of any width hash by value (an `Int32` 5 equals an `Int64` 5);
+//! - integers of any width hash by value (an `Int32` 5 equals an `Int64` 5, and a `Decimal128`
+//!   of scale 0 is an integer);
 //! - strings hash their bytes (`Utf8`, `LargeUtf8`, `Utf8View` and dictionaries agree);
 //! - timestamps hash the instant in nanoseconds (units may differ, the time zone is ignored);
 //! - floats are first snapped to their nearest 12-significant-digit decimal, then rounded half
@@ -23,7 +24,8 @@ use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::*;
 
 use crate::error::{Error, Result};
-pub use crate::results::measure::AnswerDigest;
+pub use crate::results::measure::{AnswerDigest, TolerantAnswer};
+use crate::workload::Tolerance;
 
 impl std::fmt::Display for AnswerDigest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -36,14 +38,55 @@ impl std::fmt::Display for AnswerDigest {
 }
 
 impl AnswerDigest {
-    /// The same rows (order ignored), and the same order where both know it.
+    /// The same rows (order ignored), and the same order where both know it; or, for a query
+    /// with a known divergence in one column, the same in every other column and that column
+    /// within its bound, row by row.
     pub fn agrees(&self, other: &AnswerDigest) -> bool {
-        self.rows == other.rows
+        let exact = self.rows == other.rows
             && self.digest == other.digest
             && match (&self.ordered, &other.ordered) {
                 (Some(a), Some(b)) => a == b,
                 _ => true,
-            }
+            };
+        exact || self.agrees_within_tolerance(other)
+    }
+
+    /// Both answers carry the same column of known divergence ([`TolerantAnswer`]): the
+    /// other columns hash alike row by row (in answer order where both know the order, else
+    /// matched after sorting), and the column's values are within the smaller bound.
+    pub fn agrees_within_tolerance(&self, other: &AnswerDigest) -> bool {
+        let (Some(a), Some(b)) = (&self.tolerant, &other.tolerant) else {
+            return false;
+        };
+        if a.column != b.column
+            || a.rest != b.rest
+            || self.rows != other.rows
+            || a.values.len() != b.values.len()
+        {
+            return false;
+        }
+        let relative = a.relative.min(b.relative);
+        let (mut x, mut y) = (a.values.clone(), b.values.clone());
+        if self.ordered.is_none() || other.ordered.is_none() {
+            let by = |p: &(String, Option<f64>), q: &(String, Option<f64>)| {
+                p.0.cmp(&q.0).then(
+                    p.1.unwrap_or(f64::NEG_INFINITY)
+                        .total_cmp(&q.1.unwrap_or(f64::NEG_INFINITY)),
+                )
+            };
+            x.sort_by(by);
+            y.sort_by(by);
+        }
+        x.iter().zip(&y).all(|((h, v), (k, w))| {
+            h == k
+                && match (v, w) {
+                    (None, None) => true,
+                    (Some(v), Some(w)) => {
+                        v == w || (v - w).abs() <= relative * 1f64.max(v.abs()).max(w.abs())
+                    }
+                    _ => false,
+                }
+        })
     }
 
     /// The same rows, order ignored.
@@ -142,6 +185,9 @@ fn column_hashes(col: &ArrayRef) -> Result<Vec<u64>> {
         DataType::UInt64 => each!(col.as_primitive::<UInt64Type>(), |v| int(v as i128)),
         DataType::Float32 => each!(col.as_primitive::<Float32Type>(), |v: f32| float(v as f64)),
         DataType::Float64 => each!(col.as_primitive::<Float64Type>(), float),
+        // A decimal of scale 0 is an integer (DuckDB's SUM of BIGINT is a HUGEINT, which
+        // reaches Arrow as Decimal128(38, 0)): it hashes by value, as the integers do.
+        DataType::Decimal128(_, 0) => each!(col.as_primitive::<Decimal128Type>(), int),
         DataType::Decimal128(_, scale) => {
             let scale = *scale;
             each!(col.as_primitive::<Decimal128Type>(), |v: i128| float(
@@ -225,7 +271,7 @@ impl Digester {
 
     pub fn add(&mut self, batch: &RecordBatch) -> Result<()> {
         let n = batch.num_rows();
-        let mut rows = vec![0x6c6f_6762_656e_6368u64; n];
+        let mut rows = vec![ROW_SEED; n];
         for (c, col) in batch.columns().iter().enumerate() {
             let hashes = column_hashes(col)?;
             for (r, h) in rows.iter_mut().zip(hashes) {
@@ -248,8 +294,47 @@ impl Digester {
             rows: self.rows,
             digest: format!("{:016x}{:016x}", self.sum, self.xor),
             ordered: self.chain.map(|c| format!("{c:016x}")),
+            tolerant: None,
         }
     }
+}
+
+/// Row hashes start from this.
+const ROW_SEED: u64 = 0x6c6f_6762_656e_6368;
+
+/// For a query with a known divergence in one column: the other columns' digest, and per row
+/// their hash and the column's value. `None` when the answer has no such column.
+pub fn tolerant(batches: &[RecordBatch], tol: &Tolerance) -> Result<Option<TolerantAnswer>> {
+    let (mut sum, mut xor) = (0u64, 0u64);
+    let mut values = Vec::new();
+    for b in batches {
+        let Ok(at) = b.schema().index_of(&tol.column) else {
+            return Ok(None);
+        };
+        let mut rows = vec![ROW_SEED; b.num_rows()];
+        for (c, col) in b.columns().iter().enumerate().filter(|(c, _)| *c != at) {
+            for (r, h) in rows.iter_mut().zip(column_hashes(col)?) {
+                *r = mix(*r ^ h.wrapping_add(c as u64));
+            }
+        }
+        let numbers = datafusion::arrow::compute::cast(b.column(at), &DataType::Float64)
+            .map_err(|e| Error::Results(format!("column {} as a number: {e}", tol.column)))?;
+        let numbers = numbers.as_primitive::<Float64Type>();
+        for (i, r) in rows.into_iter().enumerate() {
+            sum = sum.wrapping_add(r);
+            xor ^= r;
+            values.push((
+                format!("{r:016x}"),
+                numbers.is_valid(i).then(|| numbers.value(i)),
+            ));
+        }
+    }
+    Ok(Some(TolerantAnswer {
+        column: tol.column.clone(),
+        relative: tol.relative,
+        rest: format!("{sum:016x}{xor:016x}"),
+        values,
+    }))
 }
 
 /// The digest of a whole answer; `ordered` adds the in-order digest.
@@ -334,7 +419,14 @@ mod tests {
             ),
         ]);
         let wide = batch(vec![
-            ("other", Arc::new(Int64Array::from(vec![5, -1])) as ArrayRef),
+            (
+                "other",
+                Arc::new(
+                    Decimal128Array::from(vec![5, -1])
+                        .with_precision_and_scale(38, 0)
+                        .unwrap(),
+                ) as ArrayRef,
+            ),
             ("s", Arc::new(StringViewArray::from(vec!["a", "b"]))),
             (
                 "t",
@@ -342,9 +434,66 @@ mod tests {
             ),
         ]);
         assert_eq!(
-            digest(&[narrow], false).unwrap(),
+            digest(std::slice::from_ref(&narrow), false).unwrap(),
             digest(&[wide], false).unwrap()
         );
+        // A decimal with a fraction is a number like the floats, not an integer.
+        let scaled = batch(vec![
+            (
+                "n",
+                Arc::new(
+                    Decimal128Array::from(vec![50, -10])
+                        .with_precision_and_scale(38, 1)
+                        .unwrap(),
+                ) as ArrayRef,
+            ),
+            ("s", narrow.column(1).clone()),
+            ("t", narrow.column(2).clone()),
+        ]);
+        assert_ne!(
+            digest(&[narrow], false).unwrap(),
+            digest(&[scaled], false).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_known_divergence_agrees_within_its_bound_and_nowhere_else() {
+        let tol = Tolerance {
+            column: "p".into(),
+            relative: 1e-5,
+            why: "test".into(),
+        };
+        let answer = |keys: Vec<&str>, p: Vec<f64>, ordered: bool| {
+            let b = batch(vec![
+                ("k", Arc::new(StringArray::from(keys)) as ArrayRef),
+                ("p", Arc::new(Float64Array::from(p))),
+            ]);
+            let mut d = digest(std::slice::from_ref(&b), ordered).unwrap();
+            d.tolerant = tolerant(&[b], &tol).unwrap();
+            d
+        };
+        // 1.0000005 rounds up at the seventh digit and 1.0000004 down: exact digests differ.
+        let a = answer(vec!["x", "y"], vec![1.000_000_5, 250.0], true);
+        let b = answer(vec!["x", "y"], vec![1.000_000_4, 250.0], true);
+        assert_ne!(a.digest, b.digest);
+        assert!(a.agrees(&b) && b.agrees(&a));
+        // Beyond the bound, in another column, or in another order: not the same answer.
+        let far = answer(vec!["x", "y"], vec![1.001, 250.0], true);
+        assert!(!a.agrees(&far));
+        let other = answer(vec!["x", "z"], vec![1.000_000_4, 250.0], true);
+        assert!(!a.agrees(&other));
+        let swapped = answer(vec!["y", "x"], vec![250.0, 1.000_000_4], true);
+        assert!(!a.agrees(&swapped));
+        // Unordered answers are matched row by row after sorting.
+        let (u, v) = (
+            answer(vec!["x", "y"], vec![1.000_000_5, 250.0], false),
+            answer(vec!["y", "x"], vec![250.0, 1.000_000_4], false),
+        );
+        assert!(u.agrees(&v));
+        // Without the tolerant part (a query with no such header), exact as ever.
+        let mut plain = b.clone();
+        plain.tolerant = None;
+        assert!(!a.agrees(&plain));
     }
 
     #[test]

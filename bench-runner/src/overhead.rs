@@ -94,17 +94,43 @@ pub async fn measure(
             bare_us.extend(bare_block().await?);
         }
     }
-    let (b, h) = (
-        median(&bare_us).round() as u64,
-        median(&harness_us).round() as u64,
-    );
-    Ok(Overhead {
-        query: q.name.clone(),
-        bare_median_us: b,
-        harness_median_us: h,
-        overhead: h as f64 / b as f64 - 1.0,
-        samples_each: bare_us.len(),
-    })
+    Ok(Overhead::of(&q.name, &bare_us, &harness_us))
+}
+
+impl Overhead {
+    /// The medians of both sides' samples (µs) and their ratio.
+    fn of(query: &str, bare_us: &[u64], harness_us: &[u64]) -> Self {
+        let (b, h) = (
+            median(bare_us).round() as u64,
+            median(harness_us).round() as u64,
+        );
+        Overhead {
+            query: query.to_string(),
+            bare_median_us: b,
+            harness_median_us: h,
+            overhead: h as f64 / b.max(1) as f64 - 1.0,
+            samples_each: harness_us.len(),
+        }
+    }
+}
+
+/// DuckDB: `runs` executions of `q` as the runner times them ([`crate::engine::timed_run`], the
+/// round trip to the worker with the answer decoded) against DuckDB's own timer of each (the
+/// query run and its answer materialized in the worker), after one warm-up execution.
+pub async fn against_engine_timer(
+    engine: &crate::engine::duckdb::DuckDbEngine,
+    q: &Query,
+    runs: usize,
+) -> Result<Overhead> {
+    engine.execute(&q.sql).await?;
+    let (mut own_us, mut harness_us) = (Vec::new(), Vec::new());
+    for _ in 0..runs.max(1) {
+        let (batches, us) = crate::engine::timed_run(engine, &q.sql, None).await?;
+        drop(batches);
+        harness_us.push(us);
+        own_us.push(engine.last_engine_ns() / 1000);
+    }
+    Ok(Overhead::of(&q.name, &own_us, &harness_us))
 }
 
 /// The table `bench-runner overhead` prints, and the median over queries under it.

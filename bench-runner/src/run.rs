@@ -26,6 +26,8 @@ pub enum EngineKind {
     DataFusion,
     /// On the cluster [`Plan::cluster`] names or implies.
     Ballista,
+    /// DuckDB in a worker process ([`crate::engine::duckdb`]), the single-node reference.
+    DuckDb,
 }
 
 impl EngineKind {
@@ -34,6 +36,7 @@ impl EngineKind {
         match self {
             EngineKind::DataFusion => "datafusion",
             EngineKind::Ballista => "ballista",
+            EngineKind::DuckDb => "duckdb",
         }
     }
 }
@@ -80,11 +83,27 @@ pub async fn execute(
     if kinds.contains(&EngineKind::DataFusion) {
         DataFusionEngine::new(&settings, plan.memory_limit)?;
     }
+    if kinds.contains(&EngineKind::DuckDb) {
+        crate::engine::duckdb::refuse_s3(&plan.data)?;
+    }
     let (_, dataset) = dataset::verify_location(&plan.data, plan.verify_digests).await?;
     let (queries, workload_source) = workload::load(plan.queries_dir.as_deref())?;
     let queries = workload::select(queries, &plan.only)?;
     let opts = &plan.options;
 
+    // DuckDB's worker is started before anything is measured: a missing Python module is
+    // refused in one line, not after the other engines' runs.
+    let mut duckdb = if kinds.contains(&EngineKind::DuckDb) {
+        Some(
+            crate::engine::duckdb::DuckDbEngine::start(
+                &settings,
+                plan.memory_limit.map(|m| m as u64),
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
     let environment = Environment::capture();
     let mut engines = Vec::new();
     for kind in &kinds {
@@ -100,6 +119,7 @@ pub async fn execute(
                 _embedded = c.embedded;
                 (Box::new(c.engine), Some(c.info))
             }
+            EngineKind::DuckDb => (Box::new(duckdb.take().expect("started once, above")), None),
         };
         engine.register("logs", &plan.data).await?;
         let table_rows = dataset::check_rows(engine.as_ref(), "logs", &dataset).await?;

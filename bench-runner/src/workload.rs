@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Query {
     pub name: String,
     pub category: String,
@@ -30,8 +30,39 @@ pub struct Query {
     /// `-- instr-threshold:` in hundredths of a percent (200 = 2 %).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instr_threshold_bp: Option<u32>,
+    /// `-- tolerance: COLUMN RELATIVE WHY`: a known divergence between engines in one column
+    /// of the answer (an upstream bug), within which answers still agree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<Tolerance>,
     #[serde(skip)]
     pub path: PathBuf,
+}
+
+/// A query's known divergence between engines ([`Query::tolerance`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tolerance {
+    pub column: String,
+    /// Values agree when |a - b| <= relative * max(1, |a|, |b|).
+    pub relative: f64,
+    /// Why: the upstream issue that explains it.
+    pub why: String,
+}
+
+impl Tolerance {
+    /// "p99_latency_ms 1e-5 why…".
+    fn parse(value: &str) -> Option<Self> {
+        let mut parts = value.splitn(3, char::is_whitespace);
+        let column = parts.next()?.to_string();
+        let relative: f64 = parts.next()?.parse().ok()?;
+        let why = parts.next().unwrap_or("").trim().to_string();
+        (!column.is_empty() && relative > 0.0 && relative < 1.0 && !why.is_empty()).then_some(
+            Tolerance {
+                column,
+                relative,
+                why,
+            },
+        )
+    }
 }
 
 /// "2 %", "2%", "0.75 %" as hundredths of a percent; None for anything else or not in (0, 100).
@@ -58,6 +89,7 @@ impl Query {
             intent: String::new(),
             sql: String::new(),
             instr_threshold_bp: None,
+            tolerance: None,
             path: path.to_path_buf(),
         };
         let mut body = Vec::new();
@@ -81,6 +113,14 @@ impl Query {
                                         ))
                                     },
                                 )?)
+                            }
+                            "tolerance" => {
+                                q.tolerance = Some(Tolerance::parse(&value).ok_or_else(|| {
+                                    Error::Workload(format!(
+                                        "{}: tolerance {value:?} is not \"COLUMN RELATIVE WHY\" (a relative bound in (0, 1) and the reason)",
+                                        path.display()
+                                    ))
+                                })?)
                             }
                             _ => body.push(line),
                         }
@@ -246,6 +286,31 @@ mod tests {
             .map(|q| q.name)
             .collect();
         assert_eq!(unordered, ["filter_non_selective", "filter_one_day"]);
+    }
+
+    #[test]
+    fn a_tolerance_header_names_its_column_bound_and_reason() {
+        let q = |text: &str| Query::parse("q", text, Path::new("q.sql"));
+        let t = q("-- tolerance: p 1e-5 upstream#1, explained\nSELECT 1 AS p")
+            .unwrap()
+            .tolerance
+            .unwrap();
+        assert_eq!(
+            (t.column.as_str(), t.relative, t.why.as_str()),
+            ("p", 1e-5, "upstream#1, explained")
+        );
+        for bad in ["p", "p 1e-5", "p 2 why", "p x why", "p 0 why"] {
+            let e = q(&format!("-- tolerance: {bad}\nSELECT 1")).unwrap_err();
+            assert!(e.to_string().contains("COLUMN RELATIVE WHY"), "{bad}: {e}");
+        }
+        // The shipped workload has exactly one: the percentile DataFusion truncates.
+        let known: Vec<String> = builtin()
+            .unwrap()
+            .into_iter()
+            .filter(|q| q.tolerance.is_some())
+            .map(|q| q.name)
+            .collect();
+        assert_eq!(known, ["agg_latency_p99"]);
     }
 
     #[test]

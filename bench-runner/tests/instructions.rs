@@ -85,12 +85,26 @@ fn each_query_gets_repeatable_instruction_counts_that_see_a_setting_change() {
     // The scan-and-aggregate query does more work than the pruned one-day filter.
     assert!(per_execution(&base, "agg_status_codes") > per_execution(&base, "filter_one_day"));
 
+    assert_eq!(setup.processes, None);
+
     // Batches of 512 rows instead of 8192: more batches, more per-batch work, more instructions.
+    // Counted by two valgrind processes at once, one query each: both queries are counted,
+    // and the result says how.
     let small = count(
         &data,
         &tmp.path().join("b.json"),
-        &["--set", "datafusion.execution.batch_size=512"],
+        &[
+            "--set",
+            "datafusion.execution.batch_size=512",
+            "--instr-processes",
+            "2",
+        ],
     );
+    let split = small.instructions_setup.as_ref().unwrap();
+    assert_eq!(split.processes, Some(2), "{split:?}");
+    for q in ["agg_status_codes", "filter_one_day"] {
+        assert_eq!(counted(&small, q).runs.len(), 3, "{q}");
+    }
     let (a, b) = (
         per_execution(&base, "agg_status_codes"),
         per_execution(&small, "agg_status_codes"),

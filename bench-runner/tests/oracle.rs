@@ -263,3 +263,190 @@ fn answers_in_the_wrong_order_or_a_little_off_are_caught() {
         "{stdout}"
     );
 }
+
+/// `run` with the pinned Python tools on the runner's path to DuckDB.
+fn run_with_duckdb(data: &Path, args: &[&str]) -> Output {
+    let venv = venv();
+    let mut all = vec!["run", "--data", data.to_str().unwrap()];
+    all.extend_from_slice(args);
+    common::bench_runner_with(&all, &[("LOGBENCH_VENV", venv.to_str().unwrap())])
+}
+
+/// DuckDB as a third engine (`run --engine duckdb`): every workload query, with the answers of
+/// DataFusion and Ballista by the runner's own cross-check (the same digest code, DuckDB's
+/// answers handed over as Arrow); its version, threads and peak memory in the result; the
+/// report puts the three side by side.
+#[test]
+fn duckdb_runs_the_workload_beside_both_engines_with_the_same_answers() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
+    let tmp = tempfile::tempdir().unwrap();
+    let data = generate(&tmp.path().join("data"), 100_000, 2, 25_000);
+    let out = tmp.path().join("r.json");
+    let o = run_with_duckdb(
+        &data,
+        &[
+            "--engine",
+            "datafusion,ballista,duckdb",
+            "--executors",
+            "2",
+            "--iterations",
+            "2",
+            "--warmup",
+            "0",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    ok(&o);
+    let r = RunResult::read(&out).unwrap();
+    r.validate().unwrap();
+    let names: Vec<&str> = r.engines.iter().map(|e| e.engine.name.as_str()).collect();
+    assert_eq!(names, ["datafusion", "ballista", "duckdb"]);
+    assert!(r.answer_mismatches.is_empty(), "{:?}", r.answer_mismatches);
+    let (df, duck) = (&r.engines[0], &r.engines[2]);
+    assert_eq!(duck.queries.len(), df.queries.len());
+    for (a, b) in df.queries.iter().zip(&duck.queries) {
+        assert_eq!(a.name, b.name);
+        assert_eq!(b.status, Status::Ok, "{}: {:?}", b.name, b.error);
+        let (x, y) = (a.answer.as_ref().unwrap(), b.answer.as_ref().unwrap());
+        assert!(x.agrees(y), "{}: datafusion {x}, duckdb {y}", a.name);
+        // The DuckDB process's peak memory: at least the interpreter and the answer.
+        let peak = b.resources.peak_memory_pool_bytes.unwrap_or(0);
+        assert!(peak > 10 << 20, "{}: peak {peak}", b.name);
+        assert!(!b.plans.as_ref().unwrap().physical.is_empty(), "{}", b.name);
+    }
+    let version = duck.engine.version.as_deref().unwrap_or("");
+    assert!(version.starts_with("duckdb 1.4.2 "), "{version}");
+    assert!(
+        df.engine
+            .version
+            .as_deref()
+            .is_some_and(|v| v.starts_with("datafusion 55.")),
+        "{:?}",
+        df.engine.version
+    );
+    // DuckDB's threads are DataFusion's target_partitions.
+    assert_eq!(duck.engine.target_partitions, df.engine.target_partitions);
+
+    let report = tmp.path().join("report");
+    ok(&common::bench_runner(&[
+        "report",
+        out.to_str().unwrap(),
+        "--out",
+        report.to_str().unwrap(),
+    ]));
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    for h in [
+        "datafusion p50 ms",
+        "ballista p50 ms",
+        "duckdb p50 ms",
+        "duckdb / datafusion",
+    ] {
+        assert!(md.contains(h), "{h}:\n{md}");
+    }
+}
+
+/// The runner's cross-check catches an answer DuckDB gives differently: `/` on two integers
+/// divides exactly in DuckDB and truncates in DataFusion, so the same query text answers 2.5
+/// on one and 2 on the other. The run exits 1 and names the query; the other query agrees.
+#[test]
+fn an_answer_duckdb_gives_differently_is_caught() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
+    let tmp = tempfile::tempdir().unwrap();
+    let data = generate(&tmp.path().join("data"), 20_000, 1, 20_000);
+    let queries = tmp.path().join("queries");
+    std::fs::create_dir_all(&queries).unwrap();
+    std::fs::copy(
+        workload().join("agg_status_codes.sql"),
+        queries.join("agg_status_codes.sql"),
+    )
+    .unwrap();
+    std::fs::write(
+        queries.join("halves.sql"),
+        "-- name: halves\n-- category: aggregate\n\
+         SELECT status_code, (COUNT(*) * 2 + 1) / 2 AS half FROM logs GROUP BY status_code ORDER BY status_code;\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("r.json");
+    let o = run_with_duckdb(
+        &data,
+        &[
+            "--engine",
+            "datafusion,duckdb",
+            "--queries",
+            queries.to_str().unwrap(),
+            "--iterations",
+            "1",
+            "--warmup",
+            "0",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let r = RunResult::read(&out).unwrap();
+    let caught: Vec<&str> = r
+        .answer_mismatches
+        .iter()
+        .map(|m| m.query.as_str())
+        .collect();
+    assert_eq!(caught, ["halves"], "{:?}", r.answer_mismatches);
+}
+
+/// What DuckDB cannot do here is refused in one line before anything runs: a dataset on S3
+/// (its httpfs extension would have to be downloaded), and a Python without the duckdb module
+/// (the line names the command that installs it).
+#[test]
+fn duckdb_refuses_s3_and_a_missing_install_in_one_line() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(300));
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("r.json");
+    let o = common::bench_runner(&[
+        "run",
+        "--engine",
+        "duckdb",
+        "--data",
+        "s3://logbench/data",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("s3://logbench/data") && err.contains("httpfs"),
+        "{err}"
+    );
+    assert!(!out.exists());
+
+    // A "venv" whose Python sees no installed packages: no duckdb module.
+    let data = generate(&tmp.path().join("data"), 1_000, 1, 1_000);
+    let fake = tmp.path().join("venv");
+    std::fs::create_dir_all(fake.join("bin")).unwrap();
+    let python = fake.join("bin/python");
+    std::fs::write(&python, "#!/bin/sh\nexec python3 -I -S \"$@\"\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let o = common::bench_runner_with(
+        &[
+            "run",
+            "--engine",
+            "datafusion,duckdb",
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[("LOGBENCH_VENV", fake.to_str().unwrap())],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("no Python module duckdb") && err.contains("scripts/ci/pytools.sh"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Two settings compared as a user would (issue 33's acceptance): plain `run`s of one binary on
 # 4M rows in 40 files, the default against `target_partitions=1`, both counting instructions
-# (`--instructions 3`), then `bench-runner compare A B`. Its exit code is kept in exit-code.
+# (`--instructions 3`, two counting processes: one per core), then `bench-runner compare A B`. Its exit code is kept in exit-code.
 # Usage: scripts/experiments/compare-settings.sh [ROWS] [extra run arguments for both…]
 # Output: results/ci/settings-<time>/{default,partitions-1}.json, comparison.{md,json}, compare.txt
 set -euo pipefail
@@ -20,7 +20,7 @@ run() { # NAME ARGS…
   shift
   echo "== run: $name" >&2
   /usr/bin/time -f "$name: %e s" "$out/bench-runner" run --data "$data" --iterations 8 \
-    --instructions 3 --quiet --out "$out/$name.json" "$@"
+    --instructions 3 --instr-processes 2 --quiet --out "$out/$name.json" "$@"
 }
 run default "$@"
 run partitions-1 --set datafusion.execution.target_partitions=1 "$@"

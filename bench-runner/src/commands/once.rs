@@ -60,6 +60,10 @@ pub async fn exec(args: Args) -> Outcome {
             _embedded = connected.embedded;
             (Box::new(connected.engine), "ballista")
         }
+        EngineArg::Duckdb => (
+            Box::new(bench_runner::engine::duckdb::DuckDbEngine::start(&settings, None).await?),
+            "duckdb",
+        ),
     };
     engine.register("logs", &args.data).await?;
     let started = Instant::now();

@@ -21,6 +21,7 @@ use super::cluster::ClusterArgs;
 pub enum EngineArg {
     Datafusion,
     Ballista,
+    Duckdb,
 }
 
 #[derive(Debug, clap::Args)]
@@ -29,7 +30,9 @@ pub struct Args {
     /// after `bench-runner upload` (S3 settings from AWS_* environment variables).
     #[arg(long, value_parser = DataLocation::parse)]
     data: DataLocation,
-    /// Engines to run, in order (datafusion, ballista, or both: datafusion,ballista).
+    /// Engines to run, in order: datafusion, ballista, duckdb, or several
+    /// (datafusion,ballista,duckdb). DuckDB runs in a Python worker (the pinned `duckdb` wheel,
+    /// scripts/ci/pytools.sh) with DataFusion's target_partitions as its threads.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "datafusion")]
     engine: Vec<EngineArg>,
     #[command(flatten)]
@@ -90,6 +93,12 @@ pub struct Args {
     /// counted) or `current` (one thread, the same plan; the count before 2026-12-03).
     #[arg(long, value_enum, value_name = "RUNTIME", default_value_t = CountRuntime::Multi, requires = "instructions")]
     instr_runtime: CountRuntime,
+    /// --instructions: valgrind processes counting at once, each a share of the queries (one
+    /// core each; valgrind runs a process's threads one at a time). The counts are the same
+    /// whatever the number; compare two runs counted with the same number, since a query's
+    /// count depends a little on what ran before it in its process.
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "instructions")]
+    instr_processes: u32,
     /// A CPU profile of every query (DataFusion: this process; Ballista: each executor), in
     /// runs of their own after the measured ones: folded stacks and a flamegraph per query in
     /// <result>.profiles/, the hottest frames in the result and the report.
@@ -192,6 +201,11 @@ pub async fn exec(args: Args) -> Outcome {
                 "--instructions: the number of counted runs must be at least 1",
             ));
         }
+        if args.instr_processes == 0 {
+            return Err(super::usage(
+                "--instr-processes: the number of counting processes must be at least 1",
+            ));
+        }
         if !args.engine.contains(&EngineArg::Datafusion) {
             return Err(super::usage(
                 "--instructions counts DataFusion's execution: add datafusion to --engine",
@@ -220,6 +234,7 @@ pub async fn exec(args: Args) -> Outcome {
             .map(|e| match e {
                 EngineArg::Datafusion => EngineKind::DataFusion,
                 EngineArg::Ballista => EngineKind::Ballista,
+                EngineArg::Duckdb => EngineKind::DuckDb,
             })
             .collect(),
         cluster: args.cluster.choice(),
@@ -288,7 +303,13 @@ pub async fn exec(args: Args) -> Outcome {
             memory_limit: args.memory_limit,
             runtime: args.instr_runtime,
         };
-        bench_runner::callgrind::count_run(&mut result, &program, &worker, n)?;
+        bench_runner::callgrind::count_run(
+            &mut result,
+            &program,
+            &worker,
+            n,
+            args.instr_processes,
+        )?;
     }
     result
         .write(&out)

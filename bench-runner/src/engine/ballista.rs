@@ -306,7 +306,13 @@ impl Engine for BallistaEngine {
         // DataFusion's defaults plus Ballista's own: what Ballista changes in DataFusion shows,
         // and a `ballista.*` key shows only when `--set` changed it.
         let defaults = SessionConfig::new().with_option_extension(BallistaConfig::default());
-        effective_config(self.name(), &self.ctx, &defaults, None, &self.requested)
+        let mut config = effective_config(self.name(), &self.ctx, &defaults, None, &self.requested);
+        config.version = Some(format!(
+            "ballista {} (datafusion {})",
+            ballista_core::BALLISTA_VERSION,
+            datafusion::DATAFUSION_VERSION
+        ));
+        config
     }
 
     async fn cancel_abandoned(&self) -> Result<Option<String>> {

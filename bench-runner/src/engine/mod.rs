@@ -6,6 +6,7 @@
 
 pub mod ballista;
 pub mod datafusion;
+pub mod duckdb;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -118,6 +119,7 @@ pub fn effective_config(
         changed_settings: changed_settings(pairs(options), pairs(defaults.options())),
         requested_settings: requested.clone(),
         cluster: None,
+        version: Some(format!("datafusion {}", ::datafusion::DATAFUSION_VERSION)),
     }
 }
 

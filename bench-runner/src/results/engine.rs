@@ -56,6 +56,10 @@ pub struct EngineConfig {
     /// The cluster a distributed engine ran on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<ClusterInfo>,
+    /// The engine's version and how it was driven (`datafusion 55.2.0`, `duckdb 1.4.2 (Python
+    /// wheel, …)`); absent in files from before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 /// Where a distributed engine's work ran.

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The digest of one answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AnswerDigest {
     pub rows: u64,
     /// 32 hex digits: the wrapping sum then the XOR of the row hashes.
@@ -14,6 +14,25 @@ pub struct AnswerDigest {
     /// order (outermost `ORDER BY`), and only when every run gave the same order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ordered: Option<String>,
+    /// Only for a query with a `-- tolerance:` header (a known divergence between engines in
+    /// one column): the answer without that column, and that column's values, so that two
+    /// answers can agree within the stated bound there and exactly everywhere else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerant: Option<TolerantAnswer>,
+}
+
+/// One answer's column of known divergence, kept by value beside the rest's digest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TolerantAnswer {
+    /// The column's name.
+    pub column: String,
+    /// Two values agree when |a - b| <= relative * max(1, |a|, |b|).
+    pub relative: f64,
+    /// The digest of the other columns (as `digest`) and their in-order chain.
+    pub rest: String,
+    /// Per row, in answer order: the 16-hex-digit hash of the other columns and the value
+    /// (null as `None`).
+    pub values: Vec<(String, Option<f64>)>,
 }
 
 /// What a result file keeps of one query's measured iterations.
@@ -71,6 +90,10 @@ pub struct CountSetup {
     /// `current-thread`; absent in files from before the choice, which counted on one thread.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<String>,
+    /// How many valgrind processes counted the queries at once (`run --instr-processes`),
+    /// each its share; absent when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processes: Option<u32>,
     /// What the count covers and the conditions it ran under.
     pub conditions: Vec<String>,
 }

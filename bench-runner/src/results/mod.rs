@@ -197,7 +197,7 @@ pub struct Distributed {
 }
 
 /// A query whose answer differs between engines of one run: a correctness failure.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AnswerMismatch {
     pub query: String,
     /// Each engine's answer (rows and digest).
