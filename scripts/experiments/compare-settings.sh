@@ -2,7 +2,8 @@
 # Two settings compared as a user would (issue 33's acceptance): plain `run`s of one binary on
 # 4M rows in 40 files, the default against `target_partitions=1`, both counting instructions
 # (`--instructions 3`, two counting processes: one per core), then `bench-runner compare A B`. Its exit code is kept in exit-code.
-# Usage: scripts/experiments/compare-settings.sh [ROWS] [extra run arguments for both…]
+# Usage: [COUNTED=N] scripts/experiments/compare-settings.sh [ROWS] [extra run arguments for both…]
+# (COUNTED: counted runs per query, default 3)
 # Output: results/ci/settings-<time>/{default,partitions-1}.json, comparison.{md,json}, compare.txt
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,7 +21,7 @@ run() { # NAME ARGS…
   shift
   echo "== run: $name" >&2
   /usr/bin/time -f "$name: %e s" "$out/bench-runner" run --data "$data" --iterations 8 \
-    --instructions 3 --instr-processes 2 --quiet --out "$out/$name.json" "$@"
+    --instructions "${COUNTED:-3}" --instr-processes 2 --quiet --out "$out/$name.json" "$@"
 }
 run default "$@"
 run partitions-1 --set datafusion.execution.target_partitions=1 "$@"

@@ -50,7 +50,7 @@ use crate::error::{Error, Result};
 use crate::results::{QueryResult, RunResult, Status};
 
 mod render;
-mod stats;
+pub mod stats;
 
 use crate::sampling::median;
 use stats::quantile_sorted;

@@ -1,8 +1,34 @@
 //! "Side by side": median latency per query of every series on the first series' dataset,
-//! with ratios against the first and a shifted geometric mean.
+//! with ratios against the first (and their bootstrap intervals) and a shifted geometric mean.
 
+use crate::compare::stats::bootstrap_ratios;
 use crate::report::doc::{Doc, Table, fmt_ms};
 use crate::report::model::{GEOMEAN_SHIFT_MS, Series, find, p50_ms, shifted_geomean};
+use crate::results::QueryResult;
+
+const RESAMPLES: usize = 2_000;
+
+/// A query's measured runs in µs: as recorded, or read back out of its histogram.
+fn runs(q: &QueryResult) -> Vec<u64> {
+    if !q.samples_us.is_empty() {
+        return q.samples_us.clone();
+    }
+    q.latency
+        .as_ref()
+        .and_then(|l| crate::compare::stats::samples(l).ok())
+        .unwrap_or_default()
+}
+
+/// The 95 % percentile-bootstrap interval of median(new) / median(base); None with fewer than
+/// 3 runs a side.
+fn interval(base: &[u64], new: &[u64]) -> Option<(f64, f64)> {
+    if base.len() < 3 || new.len() < 3 {
+        return None;
+    }
+    let r = bootstrap_ratios(base, new, RESAMPLES, 0x5eed);
+    let at = |q: f64| r[(((r.len() - 1) as f64) * q).round() as usize];
+    Some((at(0.025), at(0.975)))
+}
 
 pub(crate) fn section(doc: &mut Doc, same_data: &[&Series], names: &[String]) {
     if same_data.len() < 2 {
@@ -10,10 +36,13 @@ pub(crate) fn section(doc: &mut Doc, same_data: &[&Series], names: &[String]) {
     }
     doc.heading(2, "Side by side");
     doc.para(&format!(
-        "Median latency per query on the same dataset; ratios against {}. The geometric mean \
-         adds {GEOMEAN_SHIFT_MS} ms to every time before averaging (and takes it off after), \
-         so that the smallest queries do not dominate it.",
-        same_data[0].label
+        "Median latency per query on the same dataset; ratios against {}, with the 95 % \
+         bootstrap interval of the ratio of medians from each side's measured runs ({} \
+         resamples; no correction for many queries, so read them one at a time). The \
+         geometric mean adds {GEOMEAN_SHIFT_MS} ms to every time before averaging (and takes \
+         it off after, as ClickBench's shift does), so that the smallest queries do not \
+         dominate it.",
+        same_data[0].label, RESAMPLES
     ));
     doc.table(&side_by_side(same_data, names));
 }
@@ -41,9 +70,17 @@ fn side_by_side(series: &[&Series], names: &[String]) -> Table {
         }
         let mut row = vec![name.clone()];
         row.extend(times.iter().map(|t| t.map_or("-".into(), fmt_ms)));
-        for t in &times[1..] {
+        let base = find(series[0], name).map(runs);
+        for (s, t) in series[1..].iter().zip(&times[1..]) {
             row.push(match (times[0], t) {
-                (Some(a), Some(b)) if a > 0.0 => format!("{:.2}×", b / a),
+                (Some(a), Some(b)) if a > 0.0 => {
+                    let interval = base
+                        .as_deref()
+                        .zip(find(s, name).map(runs))
+                        .and_then(|(x, y)| interval(x, &y))
+                        .map_or(String::new(), |(lo, hi)| format!(" [{lo:.2}, {hi:.2}]"));
+                    format!("{:.2}×{interval}", b / a)
+                }
                 _ => "-".into(),
             });
         }
