@@ -385,15 +385,13 @@ pub fn count_run(
     }
     if let Some(s) = &mut setup {
         s.runtime = Some(runtime);
-    }
-    if let Some(s) = &mut setup
-        && groups.len() > 1
-    {
-        s.processes = Some(groups.len() as u32);
-        s.conditions.push(format!(
-            "processes: {} valgrind processes at once, the queries dealt out in turn in workload order",
-            groups.len()
-        ));
+        if groups.len() > 1 {
+            s.processes = Some(groups.len() as u32);
+            s.conditions.push(format!(
+                "processes: {} valgrind processes at once, the queries dealt out in turn in workload order",
+                groups.len()
+            ));
+        }
     }
     result.instructions_setup = setup;
     Ok(())

@@ -271,14 +271,7 @@ impl Digester {
 
     pub fn add(&mut self, batch: &RecordBatch) -> Result<()> {
         let n = batch.num_rows();
-        let mut rows = vec![ROW_SEED; n];
-        for (c, col) in batch.columns().iter().enumerate() {
-            let hashes = column_hashes(col)?;
-            for (r, h) in rows.iter_mut().zip(hashes) {
-                *r = mix(*r ^ h.wrapping_add(c as u64));
-            }
-        }
-        for r in rows {
+        for r in row_hashes(batch, None)? {
             self.sum = self.sum.wrapping_add(r);
             self.xor ^= r;
             if let Some(c) = &mut self.chain {
@@ -299,8 +292,19 @@ impl Digester {
     }
 }
 
-/// Row hashes start from this.
-const ROW_SEED: u64 = 0x6c6f_6762_656e_6368;
+/// Each row's hash over its columns (but `skip`), each column salted by its position.
+fn row_hashes(batch: &RecordBatch, skip: Option<usize>) -> Result<Vec<u64>> {
+    let mut rows = vec![0x6c6f_6762_656e_6368u64; batch.num_rows()];
+    for (c, col) in batch.columns().iter().enumerate() {
+        if Some(c) == skip {
+            continue;
+        }
+        for (r, h) in rows.iter_mut().zip(column_hashes(col)?) {
+            *r = mix(*r ^ h.wrapping_add(c as u64));
+        }
+    }
+    Ok(rows)
+}
 
 /// For a query with a known divergence in one column: the other columns' digest, and per row
 /// their hash and the column's value. `None` when the answer has no such column.
@@ -311,12 +315,7 @@ pub fn tolerant(batches: &[RecordBatch], tol: &Tolerance) -> Result<Option<Toler
         let Ok(at) = b.schema().index_of(&tol.column) else {
             return Ok(None);
         };
-        let mut rows = vec![ROW_SEED; b.num_rows()];
-        for (c, col) in b.columns().iter().enumerate().filter(|(c, _)| *c != at) {
-            for (r, h) in rows.iter_mut().zip(column_hashes(col)?) {
-                *r = mix(*r ^ h.wrapping_add(c as u64));
-            }
-        }
+        let rows = row_hashes(b, Some(at))?;
         let numbers = datafusion::arrow::compute::cast(b.column(at), &DataType::Float64)
             .map_err(|e| Error::Results(format!("column {} as a number: {e}", tol.column)))?;
         let numbers = numbers.as_primitive::<Float64Type>();
