@@ -450,3 +450,67 @@ fn duckdb_refuses_s3_and_a_missing_install_in_one_line() {
     );
     assert!(!out.exists());
 }
+
+/// `compare` judges DuckDB results as it judges the others: two DuckDB runs of the same
+/// workload (an A/A pair) get a verdict per query on the engine `duckdb`, neither slower nor
+/// faster, the same answers, exit 0; a DuckDB result against a DataFusion one is refused in one
+/// line naming both engines. (A slower side cannot be made by changing a query's text: `compare`
+/// refuses two workloads whose SQL differs.)
+#[test]
+fn compare_judges_duckdb_results_as_the_others() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(600));
+    let tmp = tempfile::tempdir().unwrap();
+    let data = generate(&tmp.path().join("data"), 100_000, 2, 25_000);
+    let result = |engine: &str, name: &str| {
+        let out = tmp.path().join(name);
+        let o = run_with_duckdb(
+            &data,
+            &[
+                "--engine",
+                engine,
+                "--query",
+                "agg_status_codes",
+                "--query",
+                "filter_one_day",
+                "--iterations",
+                "10",
+                "--warmup",
+                "1",
+                "--quiet",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        ok(&o);
+        out.to_str().unwrap().to_string()
+    };
+    let (a, b) = (result("duckdb", "a.json"), result("duckdb", "b.json"));
+    let json = tmp.path().join("c.json");
+    let o = common::bench_runner(&["compare", &a, &b, "--json", json.to_str().unwrap()]);
+    let stdout = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{stdout}{}", text(&o.stderr));
+    let c: bench_runner::compare::Comparison =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(c.queries.len(), 2, "{stdout}");
+    use bench_runner::compare::Verdict;
+    for q in &c.queries {
+        assert_eq!(q.engine, "duckdb");
+        assert!(
+            !matches!(q.verdict, Verdict::Slower | Verdict::Faster),
+            "{}: {stdout}",
+            q.query
+        );
+        assert!(q.ci_low.unwrap() <= q.ci_high.unwrap(), "{stdout}");
+    }
+    assert_eq!(c.correctness_differences(), 0, "{stdout}");
+
+    let df = result("datafusion", "df.json");
+    let o = common::bench_runner(&["compare", &a, &df]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stdout));
+    let err = text(&o.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("different engines") && err.contains("duckdb") && err.contains("datafusion"),
+        "{err}"
+    );
+}

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use bench_runner::engine::Engine;
 use bench_runner::engine::datafusion::DataFusionEngine;
+use bench_runner::engine::duckdb::DuckDbEngine;
 use bench_runner::store::DataLocation;
 use bench_runner::{dataset, overhead, workload};
 
@@ -38,45 +39,54 @@ pub struct Args {
     cluster: ClusterArgs,
 }
 
+/// What the harness's time of each query is measured against.
+enum Against {
+    /// The same engine driven by a bare program, in alternating blocks.
+    Bare(datafusion::prelude::SessionContext, Box<dyn Engine>),
+    /// The engine's own timer of each execution.
+    EngineTimer(Box<DuckDbEngine>),
+}
+
 pub async fn exec(args: Args) -> Outcome {
     dataset::verify(&args.data, false)?;
     let (queries, _) = workload::load(args.queries.as_deref())?;
     let queries = workload::select(queries, &args.query)?;
-    if args.engine == EngineArg::Duckdb {
-        // DuckDB: the runner's time of each execution against DuckDB's own timer of it.
-        let engine = bench_runner::engine::duckdb::DuckDbEngine::start(&[], None).await?;
-        engine
-            .register("logs", &DataLocation::Dir(args.data.clone()))
-            .await?;
-        let mut all = Vec::new();
-        for q in &queries {
-            let o =
-                overhead::against_engine_timer(&engine, q, args.rounds * args.per_round as usize)
-                    .await?;
-            eprintln!("overhead: {} {:+.2}%", o.query, o.overhead * 100.0);
-            all.push(o);
-        }
-        print!("{}", overhead::to_terminal(&all));
-        return Ok(true);
-    }
     // Held to the end: a cluster started for this run stops when it drops.
     let mut _embedded = None;
-    let (engine, scheduler): (Box<dyn Engine>, Option<String>) = match args.engine {
-        EngineArg::Datafusion => (Box::new(DataFusionEngine::new(&[], None)?), None),
-        EngineArg::Ballista => {
-            let c = args.cluster.connect(&[]).await?;
-            _embedded = c.embedded;
-            (Box::new(c.engine), Some(c.info.scheduler))
+    let location = DataLocation::Dir(args.data.clone());
+    // What the harness is measured against: a bare DataFusion program (on the cluster for
+    // Ballista), or DuckDB's own timer of each execution (the "bare" column is DuckDB's).
+    let against = match args.engine {
+        EngineArg::Duckdb => {
+            let engine = DuckDbEngine::start(&[], None).await?;
+            engine.register("logs", &location).await?;
+            Against::EngineTimer(Box::new(engine))
         }
-        EngineArg::Duckdb => unreachable!("measured above"),
+        other => {
+            let (engine, scheduler): (Box<dyn Engine>, Option<String>) = match other {
+                EngineArg::Ballista => {
+                    let c = args.cluster.connect(&[]).await?;
+                    _embedded = c.embedded;
+                    (Box::new(c.engine), Some(c.info.scheduler))
+                }
+                _ => (Box::new(DataFusionEngine::new(&[], None)?), None),
+            };
+            engine.register("logs", &location).await?;
+            let bare = overhead::bare_context(&args.data, scheduler.as_deref()).await?;
+            Against::Bare(bare, engine)
+        }
     };
-    engine
-        .register("logs", &DataLocation::Dir(args.data.clone()))
-        .await?;
-    let bare = overhead::bare_context(&args.data, scheduler.as_deref()).await?;
     let mut all = Vec::new();
     for q in &queries {
-        let o = overhead::measure(&bare, engine.as_ref(), q, args.rounds, args.per_round).await?;
+        let o = match &against {
+            Against::Bare(bare, engine) => {
+                overhead::measure(bare, engine.as_ref(), q, args.rounds, args.per_round).await?
+            }
+            Against::EngineTimer(engine) => {
+                let runs = args.rounds * args.per_round as usize;
+                overhead::against_engine_timer(engine, q, runs).await?
+            }
+        };
         eprintln!("overhead: {} {:+.2}%", o.query, o.overhead * 100.0);
         all.push(o);
     }

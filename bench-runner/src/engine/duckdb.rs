@@ -161,37 +161,7 @@ impl DuckDbEngine {
         if w.pending {
             self.replace(&mut w).await?;
         }
-        let mut line = serde_json::to_vec(&req).expect("a JSON request");
-        line.push(b'\n');
-        w.pending = true;
-        let io = |e: std::io::Error| Error::io("talking to the DuckDB worker", e);
-        w.stdin.write_all(&line).await.map_err(io)?;
-        w.stdin.flush().await.map_err(io)?;
-        let mut head = String::new();
-        if w.stdout.read_line(&mut head).await.map_err(io)? == 0 {
-            return Err(Error::Engine(format!(
-                "the DuckDB worker exited{}",
-                exit_note(&mut w.child).await
-            )));
-        }
-        let reply: Reply = serde_json::from_str(&head).map_err(|e| {
-            Error::Engine(format!("the DuckDB worker answered {:?}: {e}", head.trim()))
-        })?;
-        let body = if reply.ok && reply.bytes > 0 {
-            let mut body = vec![0; reply.bytes];
-            w.stdout.read_exact(&mut body).await.map_err(io)?;
-            Some(body)
-        } else {
-            None
-        };
-        w.pending = false;
-        if !reply.ok {
-            return Err(Error::Engine(format!(
-                "duckdb: {}",
-                reply.error.as_deref().unwrap_or("failed")
-            )));
-        }
-        Ok((reply, body))
+        exchange(&mut w, req).await
     }
 
     /// Kills the worker (and the query it runs), starts another and registers the views again.
@@ -203,32 +173,46 @@ impl DuckDbEngine {
         let views = self.views.lock().expect("views lock").clone();
         for (table, files) in views {
             let req = serde_json::json!({"op": "register", "table": table, "files": files});
-            send_plain(w, req).await?;
+            exchange(w, req).await?;
         }
         Ok(())
     }
 }
 
-/// A request answered by a reply line alone, on a worker held by the caller.
-async fn send_plain(w: &mut Worker, req: serde_json::Value) -> Result<()> {
-    let io = |e: std::io::Error| Error::io("talking to the DuckDB worker", e);
+/// One request and its reply (and the reply's body, when it has one) on a worker held by the
+/// caller. The worker is marked pending until the whole reply is read, so a request abandoned
+/// halfway (a cancelled query) has its worker replaced before the next one.
+async fn exchange(w: &mut Worker, req: serde_json::Value) -> Result<(Reply, Option<Vec<u8>>)> {
     let mut line = serde_json::to_vec(&req).expect("a JSON request");
     line.push(b'\n');
+    w.pending = true;
+    let io = |e: std::io::Error| Error::io("talking to the DuckDB worker", e);
     w.stdin.write_all(&line).await.map_err(io)?;
     w.stdin.flush().await.map_err(io)?;
     let mut head = String::new();
-    w.stdout.read_line(&mut head).await.map_err(io)?;
-    match serde_json::from_str::<Reply>(&head) {
-        Ok(r) if r.ok => Ok(()),
-        Ok(r) => Err(Error::Engine(format!(
-            "duckdb: {}",
-            r.error.as_deref().unwrap_or("failed")
-        ))),
-        Err(e) => Err(Error::Engine(format!(
-            "the DuckDB worker answered {:?}: {e}",
-            head.trim()
-        ))),
+    if w.stdout.read_line(&mut head).await.map_err(io)? == 0 {
+        return Err(Error::Engine(format!(
+            "the DuckDB worker exited{}",
+            exit_note(&mut w.child).await
+        )));
     }
+    let reply: Reply = serde_json::from_str(&head)
+        .map_err(|e| Error::Engine(format!("the DuckDB worker answered {:?}: {e}", head.trim())))?;
+    let body = if reply.ok && reply.bytes > 0 {
+        let mut body = vec![0; reply.bytes];
+        w.stdout.read_exact(&mut body).await.map_err(io)?;
+        Some(body)
+    } else {
+        None
+    };
+    w.pending = false;
+    if !reply.ok {
+        return Err(Error::Engine(format!(
+            "duckdb: {}",
+            reply.error.as_deref().unwrap_or("failed")
+        )));
+    }
+    Ok((reply, body))
 }
 
 /// How the worker ended, for an error message.
