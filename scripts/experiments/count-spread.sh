@@ -12,15 +12,6 @@ cd "$(dirname "$0")/../.."
 target=${CARGO_TARGET_DIR:-target}
 "$target/release/data-gen" --rows 200000 --files 2 --out data/gate-200000 --reuse --quiet
 mkdir -p "$out"
-one() { # INDEX
-  env "${envs[@]}" "$bin" run --data data/gate-200000 --iterations 1 --warmup 0 \
-    --instructions 3 --quiet --out "$out/p$1.json"
-}
-envs=("$@")
-pids=()
-for ((i = 0; i < n; i++)); do
-  one "$i" &
-  pids+=($!)
-  if ((${#pids[@]} == 2)); then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
-done
-for p in "${pids[@]}"; do wait "$p"; done
+# Two processes at a time, as count-setups.sh runs its setups.
+seq 0 $((n - 1)) | xargs -P 2 -I '{}' env "$@" "$bin" run --data data/gate-200000 --iterations 1 \
+  --warmup 0 --instructions 3 --quiet --out "$out/p{}.json"
