@@ -124,7 +124,7 @@ for p in "${programs[@]}"; do
   run strip -o "$ctx/bin/$p" "$bin/$p"
 done
 revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
-[[ -n $(git status --porcelain --untracked-files=no 2>/dev/null) ]] && revision=$revision-dirty
+[[ -n $(git --no-optional-locks status --porcelain --untracked-files=no 2>/dev/null) ]] && revision=$revision-dirty
 if [[ ${tag##*/} != *:* ]]; then
   short=${revision:0:7}
   [[ $revision == *-dirty ]] && short=$short-dirty
