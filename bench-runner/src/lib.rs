@@ -20,6 +20,7 @@ pub mod error;
 pub mod gate;
 pub mod histogram;
 pub mod interrupt;
+pub mod load;
 pub mod measurement;
 pub mod memory;
 pub mod overhead;

@@ -13,7 +13,8 @@ mod commands;
 static ALLOCATOR: logbench_common::alloc::Switchable = logbench_common::alloc::Switchable;
 
 use commands::{
-    Usage, calibrate, check, cluster, compare, count, gate, once, overhead, report, run, upload,
+    Usage, calibrate, check, cluster, compare, count, gate, load, once, overhead, report, run,
+    upload,
 };
 
 #[derive(Debug, Parser)]
@@ -31,6 +32,9 @@ struct Cli {
 enum Command {
     /// Run the workload against a dataset and write a result file.
     Run(run::Args),
+    /// Latency under load: requests arriving open loop at one or more rates (a sweep), each
+    /// timed from when it was due (response) and from when it started (service).
+    Load(load::Args),
     /// Measure the harness's own overhead against a bare DataFusion (or Ballista) program,
     /// side by side.
     Overhead(overhead::Args),
@@ -77,6 +81,7 @@ async fn main() -> ExitCode {
     };
     let outcome = match cli.command {
         Command::Run(args) => run::exec(args).await,
+        Command::Load(args) => load::exec(args).await,
         Command::Overhead(args) => overhead::exec(args).await,
         Command::Compare(args) => compare::exec(args),
         Command::Gate(args) => tokio::task::block_in_place(|| gate::exec(args)),

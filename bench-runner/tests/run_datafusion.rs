@@ -634,3 +634,167 @@ fn a_run_killed_halfway_keeps_the_queries_it_measured() {
             .all(|q| q.status == Status::Ok && q.samples_us.len() == 3)
     );
 }
+
+/// `bench-runner load`, open loop on DataFusion, with the runner itself stopped for 2 s
+/// (SIGSTOP, then SIGCONT) a second into the arrivals: the requests due during the stop start
+/// late and keep their intended start, so the stop is in their response time and not in their
+/// service time; every answer under load equals the serial answer.
+#[test]
+fn load_shows_a_stop_of_the_runner_in_the_response_times() {
+    use std::io::BufRead;
+    use std::time::Duration;
+    let _deadline = common::Deadline::new(Duration::from_secs(300));
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("load.json");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bench-runner"))
+        .args(["load", "--data", dataset().to_str().unwrap(), "--queries"])
+        .arg(workload())
+        .args(["--query", "filter_one_day", "--rate", "20", "--arrivals"])
+        .args(["constant", "--duration", "6", "--out"])
+        .arg(&out)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (began, arrivals) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut log = String::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("rate 20/s") {
+                let _ = began.send(());
+            }
+            log += &line;
+            log.push('\n');
+        }
+        log
+    });
+    arrivals
+        .recv_timeout(Duration::from_secs(120))
+        .expect("the arrivals begin");
+    let signal = |s: &str| {
+        let o = std::process::Command::new("kill")
+            .args([s, &child.id().to_string()])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "kill {s}: {}", text(&o.stderr));
+    };
+    // The scenario, not a wait for readiness: a second of arrivals, then a 2 s stop.
+    std::thread::sleep(Duration::from_secs(1));
+    signal("-STOP");
+    std::thread::sleep(Duration::from_secs(2));
+    signal("-CONT");
+    let status = child.wait().unwrap();
+    let log = reader.join().unwrap();
+    assert!(status.success(), "{status}\n{log}");
+
+    let r = bench_runner::load::LoadResult::read(&out).unwrap();
+    assert!(r.complete);
+    assert_eq!(r.serial.len(), 1);
+    let run = &r.rates[0];
+    assert_eq!((run.planned, run.ok), (120, 120), "{log}");
+    let delays: Vec<u64> = run
+        .requests
+        .iter()
+        .map(|q| q.start_delay_us().unwrap())
+        .collect();
+    // About 40 requests were due during the stop, late by up to 2 s.
+    let late = delays.iter().filter(|d| **d >= 250_000).count();
+    assert!(late >= 25, "{late} requests started 0.25 s late or more");
+    assert!(*delays.iter().max().unwrap() >= 1_500_000, "{delays:?}");
+    let all = run.overall.as_ref().unwrap();
+    assert!(
+        all.response.p90 >= 1_000_000 && all.service.p90 < 500_000,
+        "response p90 {} µs, service p90 {} µs",
+        all.response.p90,
+        all.service.p90
+    );
+}
+
+/// Bad load arguments are one line and exit 2, before anything runs.
+#[test]
+fn load_refuses_bad_rates_mixes_and_durations() {
+    let data = dataset().to_str().unwrap();
+    for (args, says) in [
+        (vec!["--rate", "0"], "--rate 0"),
+        (vec!["--rate", "1,-2"], "--rate -2"),
+        (vec!["--rate", "1", "--duration", "0"], "--duration 0"),
+        (
+            vec!["--rate", "1", "--mix", "nope=1"],
+            "no query named 'nope'",
+        ),
+        (
+            vec!["--rate", "1", "--mix", "filter_one_day=0"],
+            "above zero",
+        ),
+        (
+            vec!["--rate", "1", "--max-in-flight", "0"],
+            "--max-in-flight",
+        ),
+        (vec!["--streams", "0"], "--streams 0"),
+        (vec!["--rate", "1,2", "--find-knee"], "one rate"),
+    ] {
+        let mut all = vec!["load", "--data", data];
+        all.extend(args.iter().copied());
+        let o = bench_runner(&all);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
+
+/// The throughput test: S closed streams at once, each running every query of the mix once in
+/// its own seeded order, every answer the serial one.
+#[test]
+fn load_streams_run_every_query_once_per_stream() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(300));
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("streams.json");
+    let o = bench_runner(&[
+        "load",
+        "--data",
+        dataset().to_str().unwrap(),
+        "--queries",
+        workload().to_str().unwrap(),
+        "--query",
+        "filter_one_day",
+        "--query",
+        "agg_status_codes",
+        "--query",
+        "sort_top_latency",
+        "--streams",
+        "3",
+        "--seed",
+        "9",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    common::ok(&o);
+    let r = bench_runner::load::LoadResult::read(&out).unwrap();
+    assert!(r.rates.is_empty() && r.complete);
+    let t = r.streams.unwrap();
+    assert_eq!((t.streams, t.per_stream.len(), t.failed), (3, 3, 0));
+    for s in &t.per_stream {
+        let mut order = s.order.clone();
+        order.sort();
+        assert_eq!(
+            order,
+            ["agg_status_codes", "filter_one_day", "sort_top_latency"]
+        );
+        let ran: Vec<&str> = s.requests.iter().map(|q| q.query.as_str()).collect();
+        assert_eq!(ran, s.order);
+        assert!(s.requests.iter().all(|q| q.outcome == "ok"));
+    }
+    assert!(
+        t.fairness > 1.0 / 3.0 && t.fairness <= 1.0 + 1e-12,
+        "{}",
+        t.fairness
+    );
+    assert!(t.queries_per_hour > 0.0 && t.power_per_hour > 0.0);
+    let expected = (t.queries_per_hour * t.power_per_hour).sqrt();
+    assert!((t.composite_per_hour - expected).abs() < 1e-6 * expected);
+}

@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod compare;
 pub mod count;
 pub mod gate;
+pub mod load;
 pub mod once;
 pub mod overhead;
 pub mod report;

@@ -179,9 +179,9 @@ fn sampling(args: &Args) -> Result<Sampling, super::Usage> {
 
 /// A per-execution time limit: seconds, or none.
 #[derive(Debug, Clone, Copy)]
-struct TimeLimit(Option<f64>);
+pub(super) struct TimeLimit(pub(super) Option<f64>);
 
-fn parse_time_limit(s: &str) -> Result<TimeLimit, String> {
+pub(super) fn parse_time_limit(s: &str) -> Result<TimeLimit, String> {
     if s.eq_ignore_ascii_case("none") {
         return Ok(TimeLimit(None));
     }
