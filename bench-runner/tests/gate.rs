@@ -514,3 +514,91 @@ fn gate_counts_instructions_and_flags_what_batch_size_4096_changes() {
     assert_eq!(setup.runs, 3);
     assert!(stdout.contains(&md));
 }
+
+/// Every engine patch under patches/ applies to the registry sources of the version it names
+/// (scripts/tools/patch-crate.sh), changing exactly the files it names; a version that is not
+/// in the registry is refused in one line that says how to get it.
+#[test]
+fn the_engine_patches_apply_to_the_sources_they_name() {
+    let repo = common::repo();
+    let script = repo.join("scripts/tools/patch-crate.sh");
+    let tmp = tempfile::tempdir().unwrap();
+    let mut patches: Vec<_> = std::fs::read_dir(repo.join("patches"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "patch"))
+        .collect();
+    patches.sort();
+    assert!(patches.len() >= 2, "{patches:?}");
+    for p in &patches {
+        let o = std::process::Command::new(&script)
+            .arg(p)
+            .arg(tmp.path())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}: {}", p.display(), text(&o.stderr));
+        let out = std::path::PathBuf::from(text(&o.stdout).trim());
+        let name = out.file_name().unwrap().to_str().unwrap().to_string();
+        assert!(
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with(&format!("{name}--")),
+            "{} made {name}",
+            p.display()
+        );
+        // The registry copy it came from: the same crate directory name.
+        let home = std::env::var("CARGO_HOME")
+            .unwrap_or_else(|_| format!("{}/.cargo", std::env::var("HOME").unwrap()));
+        let src = std::fs::read_dir(Path::new(&home).join("registry/src"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path().join(&name))
+            .find(|d| d.is_dir())
+            .expect("the registry holds the crate");
+        let d = std::process::Command::new("diff")
+            .args(["-rq"])
+            .arg(&src)
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert_eq!(d.status.code(), Some(1), "the patch changed something");
+        let changed: BTreeSet<String> = text(&d.stdout)
+            .lines()
+            .map(|l| {
+                let f = l
+                    .split(" and ")
+                    .nth(1)
+                    .unwrap()
+                    .split(" differ")
+                    .next()
+                    .unwrap();
+                Path::new(f)
+                    .strip_prefix(&out)
+                    .unwrap()
+                    .display()
+                    .to_string()
+            })
+            .collect();
+        let named: BTreeSet<String> = std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.strip_prefix("+++ b/"))
+            .map(|f| f.split('\t').next().unwrap().to_string())
+            .collect();
+        assert_eq!(changed, named, "{}", p.display());
+    }
+    let missing = tmp.path().join("datafusion-functions-1.0.0--x.patch");
+    std::fs::copy(&patches[0], &missing).unwrap();
+    let o = std::process::Command::new(&script)
+        .arg(&missing)
+        .arg(tmp.path().join("out"))
+        .output()
+        .unwrap();
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("cargo fetch"), "{err}");
+}
