@@ -629,13 +629,8 @@ impl LoadResult {
     }
 
     pub fn write(&self, path: &std::path::Path) -> Result<()> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
-        }
         let text = serde_json::to_string_pretty(self).expect("serialises") + "\n";
-        logbench_common::atomic::write_atomically(path, text.as_bytes())
-            .map_err(|e| Error::Results(e.to_string()))
+        crate::results::write_file(path, text.as_bytes())
     }
 
     pub fn read(path: &std::path::Path) -> Result<Self> {

@@ -279,6 +279,15 @@ pub fn toplevel() -> Result<PathBuf> {
 mod tests {
     use super::*;
 
+    /// `git ARGS` in `repo` with a committer named for the commits the tests make.
+    fn git_as_tester(repo: &Path, args: &[&str]) -> String {
+        git(
+            repo,
+            &[&["-c", "user.name=t", "-c", "user.email=t@t"][..], args].concat(),
+        )
+        .unwrap()
+    }
+
     #[test]
     fn target_dir_is_found_from_a_release_binary_only() {
         assert_eq!(
@@ -302,13 +311,7 @@ mod tests {
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(p, text).unwrap();
         };
-        let g = |args: &[&str]| {
-            git(
-                repo,
-                &[&["-c", "user.name=t", "-c", "user.email=t@t"][..], args].concat(),
-            )
-            .unwrap()
-        };
+        let g = |args: &[&str]| git_as_tester(repo, args);
         g(&["init", "-q"]);
         for f in [
             "Cargo.toml",
@@ -349,13 +352,7 @@ mod tests {
     fn asking_for_a_clean_head_leaves_the_index_alone() {
         let tmp = tempfile::tempdir().unwrap();
         let repo = tmp.path();
-        let g = |args: &[&str]| {
-            git(
-                repo,
-                &[&["-c", "user.name=t", "-c", "user.email=t@t"][..], args].concat(),
-            )
-            .unwrap()
-        };
+        let g = |args: &[&str]| git_as_tester(repo, args);
         g(&["init", "-q"]);
         std::fs::write(repo.join("a.txt"), "1").unwrap();
         g(&["add", "-A"]);

@@ -282,12 +282,7 @@ impl RunResult {
 
     /// Writes the file atomically (temporary name, sync, rename), creating its directory.
     pub fn write(&self, path: &Path) -> Result<()> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
-        }
-        logbench_common::atomic::write_atomically(path, self.to_json().as_bytes())
-            .map_err(|e| Error::Results(e.to_string()))
+        write_file(path, self.to_json().as_bytes())
     }
 
     pub fn read(path: &Path) -> Result<Self> {
@@ -380,6 +375,16 @@ impl RunResult {
 }
 
 /// `results/local/<run id>.json`: where a run goes unless `--out` says otherwise.
+/// Writes a result file atomically (temporary name, sync, rename), creating its directory.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
+    }
+    logbench_common::atomic::write_atomically(path, bytes)
+        .map_err(|e| Error::Results(e.to_string()))
+}
+
 pub fn default_path(run_id: &str) -> PathBuf {
     PathBuf::from("results/local").join(format!("{run_id}.json"))
 }
