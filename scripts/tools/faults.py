@@ -19,7 +19,8 @@ are recorded), and `struck_inside` says whether the recorded one struck inside t
 wait is bounded (--bound). The fault-free answer is Ballista's, three runs agreeing, and
 DataFusion's from the same files. Per trial: correct (that answer's rows and digest), wrong
 answer, error (the runner's recorded message; `upstream_fetch_error` says whether it is Ballista's
-known failure on a shuffle stream broken mid-body), stalled job (Ballista's job neither finished nor
+known failure on a shuffle stream broken mid-body, `upstream_lost_result` whether the job Completed
+with part of its result on the killed executor, which the client then could not fetch), stalled job (Ballista's job neither finished nor
 failed, and the runner's --timeout of --bound seconds ended it with a recorded error; the job is
 cancelled, and its scheduler log lines are kept with `upstream_stall` saying whether they show
 the AQE rollback), hang (the runner itself did not exit), or harness error (the job never
@@ -40,6 +41,7 @@ import argparse
 import json
 import os
 import pathlib
+import re
 import signal
 import statistics
 import subprocess
@@ -298,6 +300,24 @@ def upstream_fetch_error(err, job_status):
             and any(s in low for s in TRANSPORT))
 
 
+def upstream_lost_result(err, job_status, victim_id):
+    """Whether a trial's error is Ballista's lost result: the job Completed, but part of its
+    final stage's output was on the killed executor, and the client's fetch of it (through the
+    scheduler's flight proxy, the one path that connects with "Error connecting to Ballista
+    executor") could not reach it. The scheduler notices the loss only at the heartbeat timeout
+    and re-runs the lost output of running jobs only (docs/findings/completed-job-lost-output.md)."""
+    low = (err or "").lower()
+    return (job_status == "Completed"
+            and f"shuffle fetch partition error from executor {victim_id.lower()}," in low
+            and "error connecting to ballista executor" in low)
+
+
+def fetch_stage(err):
+    """The stage a shuffle fetch error names (`map_stage N`), or None."""
+    m = re.search(r"map_stage (\d+)", err or "")
+    return int(m.group(1)) if m else None
+
+
 def classify(ans, err, ref):
     if err == "hang":
         return "hang"
@@ -414,6 +434,8 @@ def executor_attempt(c, kind, i, query, ref, delay, stages, bound):
     }
     if outcome == "error":
         trial["upstream_fetch_error"] = upstream_fetch_error(err, trial["job_status"])
+        trial["upstream_lost_result"] = upstream_lost_result(err, trial["job_status"], victim_id)
+        trial["fetch_stage"] = fetch_stage(err)
     if outcome == "stalled job":
         # Cancelled by the runner at its limit or by settle(): no longer queued or running.
         final = (c.jobs().get(job["job_id"]) or {}).get("status", "not listed")
