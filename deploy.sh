@@ -8,7 +8,7 @@ usage() {
   cat <<'EOF'
 Usage:
   ./deploy.sh [local] [--rows N] [--files N] [--executors N] [--iterations N|auto] [--profile]
-              [--engines LIST] [--dry-run]
+              [--engines LIST] [--load-rates LIST] [--dry-run]
   ./deploy.sh compose up|bench|results|down|status [--executors N] [--rows N] [--files N]
               [--iterations N|auto] [--store volume|s3] [--base local|public] [--project NAME]
               [--scale F] [--bin-dir DIR] [--dry-run]
@@ -31,6 +31,10 @@ local (the default): builds the release binaries; generates the dataset into dat
   (default datafusion,ballista). duckdb: DuckDB on the same files, in a Python worker; the
   pinned Python tools are installed first (scripts/ci/pytools.sh, into
   ~/.cache/logbench/venv or $LOGBENCH_VENV). Without ballista no cluster is started.
+  --load-rates LIST: after the serial runs, a load sweep on DataFusion and on Ballista (of the
+  engines run) on the same dataset and cluster: `bench-runner load --rate LIST --duration 30`,
+  every workload query in the mix, into results/<run>.load-<engine>.json, in the same report.
+  Rates are requests per second, comma-separated (for example 0.5,1,2 at 200M rows).
 
 compose: the Kubernetes topology in containers on this machine (docker compose, files under
   .bench/compose-<project>/, generated from deploy/k8s by deploy/compose.py): a scheduler and
@@ -137,6 +141,7 @@ files=
 executors=2
 iterations=auto
 engines=datafusion,ballista
+load_rates=
 profile=false
 overlay=local
 image=
@@ -188,6 +193,11 @@ while [[ $# -gt 0 ]]; do
       [[ $2 =~ ^(datafusion|ballista|duckdb)(,(datafusion|ballista|duckdb))*$ ]] ||
         die "--engines takes datafusion, ballista and duckdb, comma-separated, not '$2'" 2
       engines=$2 ;;
+    --load-rates)
+      [[ $mode == local ]] || die "--load-rates is for the local pipeline (bench-runner load elsewhere)" 2
+      [[ $2 =~ ^[0-9]*\.?[0-9]+(,[0-9]*\.?[0-9]+)*$ && ! $2 =~ (^|,)0*\.?0*(,|$) ]] ||
+        die "--load-rates takes requests per second above zero, comma-separated, not '$2'" 2
+      load_rates=$2 ;;
     --overlay) overlay=$2 ;;
     --image) image=$2 ;;
     --store)
@@ -262,11 +272,29 @@ local_pipeline() {
   local how="$iterations iterations each"
   [[ $iterations == auto ]] && how="each query until its median is known within ±2 %"
   step "run the workload (queries/) on ${engines//,/, then }, $how" bench
+  local loads=() engine
+  if [[ -n $load_rates ]]; then
+    for engine in datafusion ballista; do
+      [[ ,$engines, == *,$engine,* ]] || continue
+      local out=results/$run.load-$engine.json
+      loads+=("$out")
+      sweep() { # ENGINE OUT: exit 1 (a request failed) still leaves its file for the report
+        local args=(--data "$data" --engine "$1" --rate "$load_rates" --duration 30 --out "$2")
+        [[ $1 == ballista ]] && args+=("${cluster_args[@]}")
+        run "$bin/bench-runner" load "${args[@]}" || {
+          local rc=$?
+          [[ $rc -eq 1 && -f $2 ]] && { bench_rc=1; log "some requests failed under load: see the report"; return 0; }
+          return $rc
+        }
+      }
+      step "load sweep on $engine: $load_rates requests/s, 30 s each" sweep "$engine" "$out"
+    done
+  fi
   if $ballista; then
     step "stop the cluster" run "$bin/bench-runner" cluster down --state-dir "$state"
     trap - EXIT
   fi
-  step "render the report" run "$bin/bench-runner" report "$result" --out "$report"
+  step "render the report" run "$bin/bench-runner" report "$result" "${loads[@]}" --out "$report"
   printf 'result:  %s\nreport:  %s/report.md\n         %s/report.html\ncharts:  %s/charts/\n' \
     "$result" "$report" "$report" "$report"
   $dry_run || log "after the build: $(elapsed "$t_built")"

@@ -5,26 +5,27 @@
 //! Every request keeps its intended start: its response time is end − intended start (the
 //! queueing included), its service time end − actual start. A request due while the runner
 //! itself could not act (a stop signal, a slow machine) starts late, and the delay is in its
-//! response time. A request that cannot start because `max_in_flight` requests are running is
-//! recorded as dropped, never skipped. Every answer is digested and must equal the serial
-//! answer of the same query.
+//! response time. A request due while `max_in_flight` requests are running is recorded as
+//! dropped, never skipped, or (`WhenBusy::Wait`, as wrk2's connections do) waits for one of them
+//! to end, first come first served, and keeps its intended start: then the queue a saturated
+//! engine builds is in the response time and not in the service time. Every answer is digested
+//! and must equal the serial answer of the same query.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::digest::{AnswerDigest, digest};
-use crate::engine::Engine;
+use crate::engine::{Engine, JobRun, RequestSlot};
 use crate::error::{Error, Result};
 use crate::histogram::{LatencySummary, new_histogram};
 use crate::workload::Query;
 
 /// The version of the load result file's layout.
-pub const LOAD_SCHEMA_VERSION: u32 = 1;
+pub const LOAD_SCHEMA_VERSION: u32 = 2;
 
 /// How requests arrive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,9 +154,32 @@ pub struct Request {
     pub outcome: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// On Ballista, the job of a request that ended: its id, its wait in the scheduler's
+    /// queue (submission to first task launch) and its execution (first launch to end), as
+    /// the scheduler measured them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<JobRun>,
+    /// On Ballista, the job of a request abandoned past its limit or on an interrupt, which
+    /// was cancelled in the scheduler.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled_job: Option<String>,
 }
 
 impl Request {
+    /// A request that has not ended (yet): dropped, or interrupted before it started.
+    fn unstarted(query: &str, intended_us: u64, outcome: &str, detail: Option<String>) -> Self {
+        Self {
+            query: query.to_string(),
+            intended_us,
+            started_us: None,
+            ended_us: None,
+            outcome: outcome.to_string(),
+            detail,
+            job: None,
+            cancelled_job: None,
+        }
+    }
+
     pub fn response_us(&self) -> Option<u64> {
         Some(self.ended_us?.saturating_sub(self.intended_us))
     }
@@ -186,6 +210,10 @@ pub struct RateRun {
     pub seed: u64,
     pub duration_s: f64,
     pub max_in_flight: usize,
+    /// What became of a request due while `max_in_flight` ran; absent in files from before
+    /// requests could wait (they were dropped).
+    #[serde(default)]
+    pub when_busy: WhenBusy,
     pub planned: usize,
     pub ok: usize,
     pub errors: usize,
@@ -202,6 +230,27 @@ pub struct RateRun {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overall: Option<Latencies>,
     pub queries: BTreeMap<String, Latencies>,
+    /// On Ballista, the requests' waits in the scheduler's queue (submission to first task
+    /// launch), over the requests that ended well.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_wait: Option<LatencySummary>,
+    /// On Ballista, the tasks the rate's jobs ran on each executor (from the scheduler's event
+    /// log), or why they are not known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tasks_per_executor: Option<BTreeMap<String, u64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tasks_note: Option<String>,
+    /// Jobs still queued or running when the rate ended, cancelled then (requests abandoned
+    /// before the scheduler named their job).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cancelled_after: Vec<String>,
+    /// CPU milliseconds per request started, over the rate from its first arrival to its last
+    /// end: of this process (the load generator, and on DataFusion the engine too), and of the
+    /// processes [`LoadResult::cpu_bound`] counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner_cpu_ms_per_request: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_ms_per_request: Option<f64>,
     pub requests: Vec<Request>,
 }
 
@@ -212,7 +261,7 @@ impl RateRun {
         arrivals: Arrivals,
         seed: u64,
         duration_s: f64,
-        max_in_flight: usize,
+        opts: &LoadOptions,
         peak_in_flight: usize,
         requests: Vec<Request>,
     ) -> Result<Self> {
@@ -239,6 +288,17 @@ impl RateRun {
                 service: LatencySummary::from_histogram(&service)?,
             }))
         };
+        let mut waits = new_histogram();
+        for r in requests.iter().filter(|r| r.outcome == "ok") {
+            if let Some(j) = &r.job {
+                record(&mut waits, j.scheduling_ms * 1000)?;
+            }
+        }
+        let queue_wait = if waits.is_empty() {
+            None
+        } else {
+            Some(LatencySummary::from_histogram(&waits)?)
+        };
         let mut queries = BTreeMap::new();
         let mut names: Vec<&str> = requests.iter().map(|r| r.query.as_str()).collect();
         names.sort_unstable();
@@ -253,7 +313,8 @@ impl RateRun {
             arrivals,
             seed,
             duration_s,
-            max_in_flight,
+            max_in_flight: opts.max_in_flight,
+            when_busy: opts.when_busy,
             planned: requests.len(),
             ok,
             errors: count("error"),
@@ -265,6 +326,12 @@ impl RateRun {
             peak_in_flight,
             overall: latencies(&|_: &Request| true)?,
             queries,
+            queue_wait,
+            tasks_per_executor: None,
+            tasks_note: None,
+            cancelled_after: Vec::new(),
+            runner_cpu_ms_per_request: None,
+            cpu_ms_per_request: None,
             requests,
         })
     }
@@ -275,17 +342,30 @@ fn record(h: &mut Histogram<u64>, us: u64) -> Result<()> {
         .map_err(|e| Error::Results(format!("recording a latency of {us} µs: {e}")))
 }
 
+/// What becomes of a request due while `max_in_flight` requests are running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WhenBusy {
+    /// Recorded as dropped.
+    #[default]
+    Drop,
+    /// It waits, first come first served, for a request to end; it keeps its intended start.
+    Wait,
+}
+
 /// How a rate is run.
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
     pub max_in_flight: usize,
+    pub when_busy: WhenBusy,
     /// Per request; a request past it is recorded as timed out.
     pub timeout: Option<Duration>,
 }
 
 /// Runs the schedule `plan` of queries `mix` (each with the digest of its serial answer) on
 /// `engine`, open loop. Returns every request's record and the most requests running at
-/// once; stops issuing on an interrupt (Ctrl-C), recording what was running as interrupted.
+/// once. On an interrupt (Ctrl-C) it stops issuing; the requests running are abandoned, their
+/// jobs cancelled, and recorded as interrupted.
 pub async fn drive(
     engine: Arc<dyn Engine>,
     mix: &[(Query, AnswerDigest)],
@@ -294,8 +374,8 @@ pub async fn drive(
 ) -> (Vec<Request>, usize) {
     let start = Instant::now();
     let since = move || start.elapsed().as_micros() as u64;
-    let in_flight = Arc::new(AtomicUsize::new(0));
-    let peak = Arc::new(AtomicUsize::new(0));
+    let slots = Arc::new(tokio::sync::Semaphore::new(opts.max_in_flight));
+    let mut peak = 0;
     let mut tasks = tokio::task::JoinSet::new();
     let mut records: Vec<Option<Request>> = vec![None; plan.len()];
     let mut started: Vec<Option<u64>> = vec![None; plan.len()];
@@ -310,56 +390,48 @@ pub async fn drive(
             break;
         }
         let (query, serial) = &mix[p.query];
-        if in_flight.load(Ordering::SeqCst) >= opts.max_in_flight {
-            records[i] = Some(Request {
-                query: query.name.clone(),
-                intended_us: p.at_us,
-                started_us: None,
-                ended_us: None,
-                outcome: "dropped".into(),
-                detail: Some(format!("{} requests in flight", opts.max_in_flight)),
-            });
-            continue;
+        let slot = match opts.when_busy {
+            WhenBusy::Drop => slots.clone().try_acquire_owned().ok(),
+            WhenBusy::Wait => tokio::select! {
+                s = slots.clone().acquire_owned() => s.ok(),
+                () = crate::interrupt::wait() => { interrupted = true; None }
+            },
+        };
+        if interrupted {
+            break;
         }
-        let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        peak.fetch_max(now, Ordering::SeqCst);
+        let Some(slot) = slot else {
+            records[i] = Some(Request::unstarted(
+                &query.name,
+                p.at_us,
+                "dropped",
+                Some(format!("{} requests in flight", opts.max_in_flight)),
+            ));
+            continue;
+        };
+        peak = peak.max(opts.max_in_flight - slots.available_permits());
         let started_us = since();
         started[i] = Some(started_us);
         let engine = engine.clone();
         let (name, sql, ordered) = (query.name.clone(), query.sql.clone(), query.fixes_order());
         let serial = serial.clone();
         let timeout = opts.timeout;
-        let in_flight = in_flight.clone();
         let intended_us = p.at_us;
         tasks.spawn(async move {
-            let (ended_us, outcome, detail) = execute_one(
+            let e = execute_one(
                 engine.as_ref(),
                 &sql,
                 ordered,
                 &serial,
                 timeout,
                 since,
-                || {
-                    in_flight.fetch_sub(1, Ordering::SeqCst);
-                },
+                move || drop(slot),
             )
             .await;
-            (
-                i,
-                Request {
-                    query: name,
-                    intended_us,
-                    started_us: Some(started_us),
-                    ended_us: Some(ended_us),
-                    outcome,
-                    detail,
-                },
-            )
+            (i, e.into_request(name, intended_us, started_us))
         });
     }
-    if interrupted {
-        tasks.abort_all();
-    }
+    // The requests running see the interrupt themselves: each cancels its job.
     while let Some(joined) = tasks.join_next().await {
         if let Ok((i, r)) = joined {
             records[i] = Some(r);
@@ -368,20 +440,43 @@ pub async fn drive(
     let mut out = Vec::with_capacity(plan.len());
     for (i, p) in plan.iter().enumerate() {
         let query = &mix[p.query].0.name;
-        out.push(records[i].take().unwrap_or_else(|| Request {
-            query: query.clone(),
-            intended_us: p.at_us,
-            started_us: started[i],
-            ended_us: None,
-            outcome: "interrupted".into(),
-            detail: None,
+        out.push(records[i].take().unwrap_or_else(|| {
+            let mut r = Request::unstarted(query, p.at_us, "interrupted", None);
+            r.started_us = started[i];
+            r
         }));
     }
-    (out, peak.load(Ordering::SeqCst))
+    (out, peak)
 }
 
-/// Runs `sql` once under `timeout`; returns its end (`clock` µs, taken before `ended` is called
-/// and before the answer is digested: the check is not in the latency), its outcome and why.
+/// What one execution came to.
+struct Executed {
+    ended_us: u64,
+    outcome: &'static str,
+    detail: Option<String>,
+    job: Option<JobRun>,
+    cancelled_job: Option<String>,
+}
+
+impl Executed {
+    fn into_request(self, query: String, intended_us: u64, started_us: u64) -> Request {
+        Request {
+            query,
+            intended_us,
+            started_us: Some(started_us),
+            ended_us: Some(self.ended_us),
+            outcome: self.outcome.to_string(),
+            detail: self.detail,
+            job: self.job,
+            cancelled_job: self.cancelled_job,
+        }
+    }
+}
+
+/// Runs `sql` once under `timeout`; its end is `clock` µs, taken before the answer is digested
+/// (the check is not in the latency). A request past its limit, or running when the run is
+/// interrupted, is abandoned and its job cancelled (and waited for) before `ended` is called:
+/// until then it holds its place among the requests in flight.
 async fn execute_one(
     engine: &dyn Engine,
     sql: &str,
@@ -390,27 +485,97 @@ async fn execute_one(
     timeout: Option<Duration>,
     clock: impl Fn() -> u64,
     ended: impl FnOnce(),
-) -> (u64, String, Option<String>) {
-    let run = engine.execute(sql);
-    let answer = match timeout {
-        Some(t) => tokio::time::timeout(t, run).await.ok(),
-        None => Some(run.await),
+) -> Executed {
+    enum How {
+        Done(Result<Vec<datafusion::arrow::array::RecordBatch>>),
+        TimedOut(Duration),
+        Interrupted,
+    }
+    let slot = RequestSlot::default();
+    let how = {
+        let limit = async {
+            match timeout {
+                Some(t) => tokio::time::sleep(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            r = engine.execute_request(sql, &slot) => How::Done(r),
+            () = limit => How::TimedOut(timeout.unwrap_or_default()),
+            () = crate::interrupt::wait() => How::Interrupted,
+        }
     };
     let ended_us = clock();
-    ended();
-    let (outcome, detail) = match answer {
-        None => (
-            "timed out",
-            timeout.map(|t| format!("after {} s", t.as_secs_f64())),
-        ),
-        Some(Err(e)) => ("error", Some(e.to_string())),
-        Some(Ok(batches)) => match digest(&batches, ordered) {
-            Ok(d) if d.same_rows(serial) => ("ok", None),
-            Ok(d) => ("wrong answer", Some(format!("{d}; serially {serial}"))),
-            Err(e) => ("error", Some(format!("digest: {e}"))),
-        },
+    let held = &slot;
+    let abandoned = |outcome: &'static str, why: String| async move {
+        let cancelled = engine.cancel_request(held).await;
+        let (detail, job) = match cancelled {
+            Ok(Some(id)) => (format!("{why}; job {id} cancelled"), Some(id)),
+            Ok(None) => (why, None),
+            Err(e) => (format!("{why}; cancelling its job failed: {e}"), None),
+        };
+        (outcome, Some(detail), None, job)
     };
-    (ended_us, outcome.to_string(), detail)
+    let (outcome, detail, job, cancelled_job) = match how {
+        How::Done(answer) => {
+            ended();
+            let job = engine.request_job(&slot);
+            let (outcome, detail) = match answer {
+                Err(e) => ("error", Some(e.to_string())),
+                Ok(batches) => match digest(&batches, ordered) {
+                    Ok(d) if d.same_rows(serial) => ("ok", None),
+                    Ok(d) => ("wrong answer", Some(format!("{d}; serially {serial}"))),
+                    Err(e) => ("error", Some(format!("digest: {e}"))),
+                },
+            };
+            (outcome, detail, job, None)
+        }
+        How::TimedOut(after) => {
+            let r = abandoned("timed out", format!("after {} s", after.as_secs_f64())).await;
+            ended();
+            r
+        }
+        How::Interrupted => {
+            let r = abandoned("interrupted", "on an interrupt".to_string()).await;
+            ended();
+            r
+        }
+    };
+    Executed {
+        ended_us,
+        outcome,
+        detail,
+        job,
+        cancelled_job,
+    }
+}
+
+/// The tasks the jobs of `requests` ran on each executor, summed (the scheduler's event log,
+/// read after the rate), or why they are not known.
+pub async fn tasks_per_executor(
+    engine: &dyn Engine,
+    requests: &[Request],
+) -> (Option<BTreeMap<String, u64>>, Option<String>) {
+    let mut sum: BTreeMap<String, u64> = BTreeMap::new();
+    let mut jobs = 0;
+    for j in requests.iter().filter_map(|r| r.job.as_ref()) {
+        match engine.job_details(&j.job_id).await {
+            Ok(d) => match d.tasks_per_executor {
+                Some(per) => {
+                    for (executor, n) in per {
+                        *sum.entry(executor).or_default() += n;
+                    }
+                    jobs += 1;
+                }
+                None => return (None, d.note.or_else(|| Some("no task placement".into()))),
+            },
+            Err(e) => return (None, Some(format!("job {}: {e}", j.job_id))),
+        }
+    }
+    if jobs == 0 {
+        return (None, Some("no request answered through a job".into()));
+    }
+    (Some(sum), None)
 }
 
 /// A permutation of `0..n` drawn from `seed` (Fisher–Yates).
@@ -496,7 +661,7 @@ pub async fn throughput_test(
                     break;
                 }
                 let started_us = since();
-                let (ended_us, outcome, detail) = execute_one(
+                let e = execute_one(
                     engine.as_ref(),
                     sql,
                     *ordered,
@@ -506,14 +671,7 @@ pub async fn throughput_test(
                     || {},
                 )
                 .await;
-                requests.push(Request {
-                    query: name.clone(),
-                    intended_us: started_us,
-                    started_us: Some(started_us),
-                    ended_us: Some(ended_us),
-                    outcome,
-                    detail,
-                });
+                requests.push(e.into_request(name.clone(), started_us, started_us));
             }
             let elapsed_us = since();
             (
@@ -573,7 +731,50 @@ pub struct Serial {
     pub weight: f64,
     pub cold_us: u64,
     pub warm_us: u64,
+    /// CPU time of the warm execution, over the processes [`LoadResult::cpu_bound`] names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warm_cpu_us: Option<u64>,
     pub answer: AnswerDigest,
+}
+
+/// CPU time so far of this process and of `pids` (the cluster's processes on this machine).
+pub fn cpu_time(pids: &[u32]) -> Duration {
+    logbench_common::process::cpu_time()
+        + pids
+            .iter()
+            .filter_map(|p| logbench_common::process::cpu_time_of(*p))
+            .sum::<Duration>()
+}
+
+/// The rate the machine's cores could serve if the engine's CPU were its only limit: cores ÷
+/// the mix's mean CPU seconds per request, from the serial warm executions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CpuBound {
+    pub cores: usize,
+    /// What was counted: this process alone (DataFusion), or with the local cluster's.
+    pub counted: String,
+    /// The weighted mean over the mix.
+    pub cpu_s_per_request: f64,
+    /// Requests per second.
+    pub rate: f64,
+}
+
+impl CpuBound {
+    pub fn from_serial(serial: &[Serial], counted: String) -> Option<Self> {
+        let weight: f64 = serial.iter().map(|s| s.weight).sum();
+        let cpu_s = serial
+            .iter()
+            .map(|s| Some(s.weight * s.warm_cpu_us? as f64 / 1e6))
+            .sum::<Option<f64>>()?
+            / weight;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        (cpu_s > 0.0).then(|| Self {
+            cores,
+            counted,
+            cpu_s_per_request: cpu_s,
+            rate: cores as f64 / cpu_s,
+        })
+    }
 }
 
 /// Runs each query of the mix twice, alone (cold, then warm), for its answer and service
@@ -582,16 +783,20 @@ pub async fn serial(
     engine: &dyn Engine,
     mix: &[(Query, f64)],
     timeout: Option<Duration>,
+    pids: &[u32],
 ) -> Result<Vec<Serial>> {
     let mut out = Vec::new();
     for (q, weight) in mix {
         let (_, cold_us) = crate::engine::timed_run(engine, &q.sql, timeout).await?;
+        let cpu = cpu_time(pids);
         let (batches, warm_us) = crate::engine::timed_run(engine, &q.sql, timeout).await?;
+        let warm_cpu = cpu_time(pids).saturating_sub(cpu);
         out.push(Serial {
             query: q.name.clone(),
             weight: *weight,
             cold_us,
             warm_us,
+            warm_cpu_us: Some(warm_cpu.as_micros() as u64),
             answer: digest(&batches, q.fixes_order())?,
         });
         engine.forget_last_run();
@@ -613,6 +818,10 @@ pub struct LoadResult {
     pub argv: Vec<String>,
     pub engine: crate::engine::EngineConfig,
     pub serial: Vec<Serial>,
+    /// The CPU-bound rate from the serial executions, where the engine's processes are all on
+    /// this machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_bound: Option<CpuBound>,
     pub rates: Vec<RateRun>,
     /// `--find-knee`: why the sweep stopped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -638,6 +847,198 @@ impl LoadResult {
             .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
         serde_json::from_str(&text)
             .map_err(|e| Error::Results(format!("{} is not a load result: {e}", path.display())))
+    }
+}
+
+/// One offered rate both load results ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RateComparison {
+    pub offered_rate: f64,
+    pub base_achieved: f64,
+    pub new_achieved: f64,
+    /// Response and service p99 in µs, where the rate answered anything.
+    pub base_response_p99_us: Option<u64>,
+    pub new_response_p99_us: Option<u64>,
+    pub base_service_p99_us: Option<u64>,
+    pub new_service_p99_us: Option<u64>,
+    /// Requests that did not end with the serial answer (dropped included).
+    pub base_not_ok: usize,
+    pub new_not_ok: usize,
+}
+
+impl RateComparison {
+    /// NEW's response p99 over BASE's.
+    pub fn response_p99_ratio(&self) -> Option<f64> {
+        Some(self.new_response_p99_us? as f64 / self.base_response_p99_us?.max(1) as f64)
+    }
+}
+
+/// Two load results side by side (`bench-runner compare` of two load results): the saturation
+/// throughput, and at each offered rate both ran the achieved rate and the p99s. One run per
+/// rate gives no interval, so there are ratios and no verdicts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadComparison {
+    pub base: String,
+    pub new: String,
+    pub base_saturation: Option<f64>,
+    pub new_saturation: Option<f64>,
+    pub rates: Vec<RateComparison>,
+    /// Why the two are not like for like (another dataset, mix or engine), where they differ.
+    pub differences: Vec<String>,
+}
+
+impl LoadComparison {
+    pub fn new(base: &LoadResult, new: &LoadResult) -> Self {
+        let not_ok = |r: &RateRun| r.planned - r.ok;
+        let p99 = |r: &RateRun, f: fn(&Latencies) -> u64| r.overall.as_ref().map(f);
+        let mut rates = Vec::new();
+        for b in &base.rates {
+            if let Some(n) = new.rates.iter().find(|n| n.offered_rate == b.offered_rate) {
+                rates.push(RateComparison {
+                    offered_rate: b.offered_rate,
+                    base_achieved: b.achieved_rate,
+                    new_achieved: n.achieved_rate,
+                    base_response_p99_us: p99(b, |l| l.response.p99),
+                    new_response_p99_us: p99(n, |l| l.response.p99),
+                    base_service_p99_us: p99(b, |l| l.service.p99),
+                    new_service_p99_us: p99(n, |l| l.service.p99),
+                    base_not_ok: not_ok(b),
+                    new_not_ok: not_ok(n),
+                });
+            }
+        }
+        let mut differences = Vec::new();
+        if base.dataset.rows != new.dataset.rows {
+            differences.push(format!(
+                "datasets of {} and {} rows",
+                base.dataset.rows, new.dataset.rows
+            ));
+        }
+        let mix = |r: &LoadResult| {
+            r.serial
+                .iter()
+                .map(|s| format!("{}={}", s.query, s.weight))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        if mix(base) != mix(new) {
+            differences.push(format!("mixes {} and {}", mix(base), mix(new)));
+        }
+        if base.engine.name != new.engine.name {
+            differences.push(format!(
+                "engines {} and {}",
+                base.engine.name, new.engine.name
+            ));
+        }
+        Self {
+            base: base.run_id.clone(),
+            new: new.run_id.clone(),
+            base_saturation: base.saturation_rate(),
+            new_saturation: new.saturation_rate(),
+            rates,
+            differences,
+        }
+    }
+
+    /// Rows of the table both renderings show.
+    fn rows(&self) -> Vec<[String; 7]> {
+        let ms =
+            |us: Option<u64>| us.map_or("–".to_string(), |v| format!("{:.1}", v as f64 / 1e3));
+        self.rates
+            .iter()
+            .map(|r| {
+                [
+                    format!("{}", r.offered_rate),
+                    format!("{:.3}", r.base_achieved),
+                    format!("{:.3}", r.new_achieved),
+                    ms(r.base_response_p99_us),
+                    ms(r.new_response_p99_us),
+                    r.response_p99_ratio()
+                        .map_or("–".to_string(), |x| format!("{x:.3}")),
+                    format!("{} / {}", r.base_not_ok, r.new_not_ok),
+                ]
+            })
+            .collect()
+    }
+
+    const HEADER: [&'static str; 7] = [
+        "offered /s",
+        "BASE achieved /s",
+        "NEW achieved /s",
+        "BASE response p99 ms",
+        "NEW response p99 ms",
+        "p99 NEW/BASE",
+        "not ok BASE / NEW",
+    ];
+
+    fn saturation_line(&self) -> String {
+        let s = |v: Option<f64>| v.map_or("–".to_string(), |x| format!("{x:.3}"));
+        let ratio = match (self.base_saturation, self.new_saturation) {
+            (Some(b), Some(n)) if b > 0.0 => format!(" (NEW/BASE {:.3})", n / b),
+            _ => String::new(),
+        };
+        format!(
+            "saturation throughput: BASE {} answers/s, NEW {} answers/s{ratio}",
+            s(self.base_saturation),
+            s(self.new_saturation)
+        )
+    }
+
+    pub fn to_terminal(&self) -> String {
+        let mut out = format!("load: BASE {} against NEW {}\n", self.base, self.new);
+        for d in &self.differences {
+            out += &format!("note: not like for like: {d}\n");
+        }
+        out += &self.saturation_line();
+        out.push('\n');
+        if self.rates.is_empty() {
+            out += "no offered rate ran in both\n";
+            return out;
+        }
+        let rows = self.rows();
+        let widths: Vec<usize> = (0..7)
+            .map(|c| {
+                rows.iter()
+                    .map(|r| r[c].chars().count())
+                    .chain([Self::HEADER[c].chars().count()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let line = |cells: Vec<&str>| {
+            cells
+                .iter()
+                .zip(&widths)
+                .map(|(c, w)| format!("{c:>w$}"))
+                .collect::<Vec<_>>()
+                .join("  ")
+                + "\n"
+        };
+        out += &line(Self::HEADER.to_vec());
+        for r in &rows {
+            out += &line(r.iter().map(String::as_str).collect());
+        }
+        out += "One run per rate: ratios, no verdicts (no interval to judge them by).\n";
+        out
+    }
+
+    pub fn to_markdown(&self) -> String {
+        let mut out = format!(
+            "**Load:** BASE `{}` against NEW `{}`. {}.\n\n",
+            self.base,
+            self.new,
+            self.saturation_line()
+        );
+        for d in &self.differences {
+            out += &format!("Not like for like: {d}.\n\n");
+        }
+        out += &format!("| {} |\n|", Self::HEADER.join(" | "));
+        out += &"---:|".repeat(7);
+        out.push('\n');
+        for r in self.rows() {
+            out += &format!("| {} |\n", r.join(" | "));
+        }
+        out
     }
 }
 
@@ -738,21 +1139,38 @@ mod tests {
             ended_us: Some(ended),
             outcome: "ok".into(),
             detail: None,
+            job: None,
+            cancelled_job: None,
         };
         let mut dropped = r(10, 0, 0);
         dropped.outcome = "dropped".into();
         (dropped.started_us, dropped.ended_us) = (None, None);
+        // One answered through a job that waited 40 ms in the scheduler's queue.
+        let mut queued = r(0, 0, 100_000);
+        queued.job = Some(JobRun {
+            job_id: "j1".into(),
+            scheduling_ms: 40,
+            execution_ms: 55,
+            result_bytes: 10,
+        });
         let run = RateRun::from_requests(
             2.0,
             Arrivals::Constant,
             1,
             1.0,
-            4,
+            &LoadOptions {
+                max_in_flight: 4,
+                when_busy: WhenBusy::Drop,
+                timeout: None,
+            },
             2,
-            vec![r(0, 0, 100_000), r(500_000, 2_500_000, 2_600_000), dropped],
+            vec![queued, r(500_000, 2_500_000, 2_600_000), dropped],
         )
         .unwrap();
         assert_eq!((run.ok, run.dropped, run.planned), (2, 1, 3));
+        let wait = run.queue_wait.as_ref().unwrap();
+        assert_eq!(wait.count, 1);
+        assert!((39_900..=40_100).contains(&wait.max), "{}", wait.max);
         let all = run.overall.as_ref().unwrap();
         // The late start is in the response time (2.1 s), not in the service time (0.1 s).
         assert!(

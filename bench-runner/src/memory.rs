@@ -6,9 +6,19 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use datafusion::error::Result;
 use datafusion::execution::memory_pool::{
-    GreedyMemoryPool, MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation,
+    FairSpillPool, GreedyMemoryPool, MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation,
     UnboundedMemoryPool,
 };
+
+/// Which of DataFusion's pools enforces a memory limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PoolKind {
+    /// First come, first served, up to the limit (`GreedyMemoryPool`).
+    #[default]
+    Greedy,
+    /// The limit split evenly among the consumers that can spill (`FairSpillPool`).
+    Fair,
+}
 
 #[derive(Debug)]
 pub struct PeakMemoryPool {
@@ -19,9 +29,15 @@ pub struct PeakMemoryPool {
 impl PeakMemoryPool {
     /// Greedy pool of `limit` bytes, or unbounded.
     pub fn new(limit: Option<usize>) -> Self {
-        let inner: Arc<dyn MemoryPool> = match limit {
-            Some(l) => Arc::new(GreedyMemoryPool::new(l)),
-            None => Arc::new(UnboundedMemoryPool::default()),
+        Self::with_kind(limit, PoolKind::Greedy)
+    }
+
+    /// A pool of `kind` holding `limit` bytes, or unbounded (whatever the kind) without one.
+    pub fn with_kind(limit: Option<usize>, kind: PoolKind) -> Self {
+        let inner: Arc<dyn MemoryPool> = match (limit, kind) {
+            (Some(l), PoolKind::Greedy) => Arc::new(GreedyMemoryPool::new(l)),
+            (Some(l), PoolKind::Fair) => Arc::new(FairSpillPool::new(l)),
+            (None, _) => Arc::new(UnboundedMemoryPool::default()),
         };
         Self {
             inner,

@@ -913,3 +913,100 @@ fn an_interrupted_run_cancels_its_job_and_leaves_a_valid_incomplete_result() {
     assert!(jobs.iter().any(|j| j.job_id == job), "{jobs:?}");
     drop(guard);
 }
+
+/// `bench-runner load` on Ballista. Below capacity: every request ran its own job, whose wait
+/// in the scheduler's queue is recorded apart from its execution, and the jobs' tasks ran on
+/// both executors. Far above capacity with a time limit: the requests past it are recorded as
+/// timed out, their jobs are cancelled in the scheduler (none is left queued or running), and
+/// the run exits 1.
+#[test]
+fn load_on_ballista_records_each_job_and_cancels_what_it_abandons() {
+    use std::collections::BTreeSet;
+    let _deadline = common::Deadline::new(Duration::from_secs(900));
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("cluster");
+    let guard = ClusterGuard::up(&state, &["--executors", "2", "--vcores", "1"]);
+    let addr = guard.state().scheduler_address();
+    let load = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "load",
+            "--engine",
+            "ballista",
+            "--data",
+            small().to_str().unwrap(),
+            "--cluster-state-dir",
+            state.to_str().unwrap(),
+            "--query",
+            "agg_status_codes",
+            "--arrivals",
+            "constant",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = bench_runner(&args);
+        let r = bench_runner::load::LoadResult::read(out)
+            .unwrap_or_else(|e| panic!("{e}: {}{}", text(&o.stdout), text(&o.stderr)));
+        (o, r)
+    };
+
+    let (o, r) = load(
+        &tmp.path().join("below.json"),
+        &["--rate", "2", "--duration", "4"],
+    );
+    ok(&o);
+    let run = &r.rates[0];
+    assert_eq!((run.planned, run.ok), (8, 8), "{run:?}");
+    let jobs: Vec<&bench_runner::engine::JobRun> = run
+        .requests
+        .iter()
+        .map(|q| q.job.as_ref().expect("each answered request names its job"))
+        .collect();
+    let ids: BTreeSet<&str> = jobs.iter().map(|j| j.job_id.as_str()).collect();
+    assert_eq!(ids.len(), 8, "one job per request: {ids:?}");
+    assert!(jobs.iter().all(|j| j.execution_ms > 0), "{jobs:?}");
+    let wait = run.queue_wait.as_ref().expect("the queue waits");
+    assert_eq!(wait.count, 8);
+    let tasks = run
+        .tasks_per_executor
+        .as_ref()
+        .unwrap_or_else(|| panic!("tasks per executor: {:?}", run.tasks_note));
+    assert_eq!(tasks.len(), 2, "{tasks:?}");
+    assert!(tasks.values().all(|n| *n > 0), "{tasks:?}");
+
+    let (o, r) = load(
+        &tmp.path().join("above.json"),
+        &["--rate", "40", "--duration", "3", "--timeout", "3"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let run = &r.rates[0];
+    assert!(run.timed_out > 0, "{run:?}");
+    let abandoned: Vec<&bench_runner::load::Request> = run
+        .requests
+        .iter()
+        .filter(|q| q.outcome == "timed out")
+        .collect();
+    assert!(
+        abandoned.iter().all(|q| q
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.starts_with("after 3 s"))),
+        "{abandoned:?}"
+    );
+    let cancelled = abandoned
+        .iter()
+        .filter(|q| q.cancelled_job.is_some())
+        .count()
+        + run.cancelled_after.len();
+    assert!(cancelled > 0, "{abandoned:?}");
+    let active: Vec<_> = scheduler_jobs(&addr)
+        .into_iter()
+        .filter(|j| j.active())
+        .collect();
+    assert!(
+        active.is_empty(),
+        "no job left queued or running: {active:?}"
+    );
+    drop(guard);
+}

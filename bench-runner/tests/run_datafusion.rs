@@ -714,6 +714,114 @@ fn load_shows_a_stop_of_the_runner_in_the_response_times() {
     );
 }
 
+/// Above capacity, with requests waiting for the one slot (`--when-busy wait`, as wrk2's
+/// connections): the queue the engine cannot drain is in the response times, which grow over
+/// the run, and not in the service times; the memory pool asked for is the one recorded.
+#[test]
+fn load_above_capacity_queues_in_the_response_time_and_it_grows() {
+    use std::time::Duration;
+    let _deadline = common::Deadline::new(Duration::from_secs(300));
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("over.json");
+    let o = bench_runner(&[
+        "load",
+        "--data",
+        dataset().to_str().unwrap(),
+        "--queries",
+        workload().to_str().unwrap(),
+        "--query",
+        "agg_status_codes",
+        "--rate",
+        "200",
+        "--arrivals",
+        "constant",
+        "--duration",
+        "2",
+        "--max-in-flight",
+        "1",
+        "--when-busy",
+        "wait",
+        "--memory-limit",
+        "1G",
+        "--memory-pool",
+        "fair",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    common::ok(&o);
+    let r = bench_runner::load::LoadResult::read(&out).unwrap();
+    assert_eq!(r.engine.memory_pool.as_deref(), Some("fair"));
+    assert_eq!(r.engine.memory_limit, Some(1 << 30));
+    let run = &r.rates[0];
+    assert_eq!(run.when_busy, bench_runner::load::WhenBusy::Wait);
+    // None dropped: each waited its turn, and every answer is the serial one.
+    assert_eq!((run.planned, run.ok, run.dropped), (400, 400, 0));
+    assert_eq!(run.peak_in_flight, 1);
+    // The premise: 200 requests a second is more than one slot serves.
+    let warm_s = r.serial[0].warm_us as f64 / 1e6;
+    assert!(
+        200.0 * warm_s > 1.5,
+        "serially {warm_s} s a query: not above capacity"
+    );
+    let all = run.overall.as_ref().unwrap();
+    assert!(
+        all.response.p99 > 5 * all.service.p99,
+        "response p99 {} µs, service p99 {} µs",
+        all.response.p99,
+        all.service.p99
+    );
+    // Growing: the requests due last waited far longer than those due first.
+    let mean = |part: &[bench_runner::load::Request]| {
+        part.iter().map(|q| q.response_us().unwrap()).sum::<u64>() as f64 / part.len() as f64
+    };
+    let third = run.requests.len() / 3;
+    let (first, last) = (
+        mean(&run.requests[..third]),
+        mean(&run.requests[2 * third..]),
+    );
+    assert!(
+        last > 2.0 * first,
+        "mean response of the first third {first} µs, of the last {last} µs"
+    );
+
+    // The result compares with itself (ratios of 1) and has its section in the report.
+    let o = bench_runner(&["compare", out.to_str().unwrap(), out.to_str().unwrap()]);
+    common::ok(&o);
+    let said = text(&o.stdout);
+    assert!(
+        said.contains("p99 NEW/BASE") && said.contains("1.000"),
+        "{said}"
+    );
+    let o = bench_runner(&[
+        "compare",
+        dataset().join("manifest.json").to_str().unwrap(),
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    let rep = tmp.path().join("report");
+    let o = bench_runner(&[
+        "report",
+        out.to_str().unwrap(),
+        "--out",
+        rep.to_str().unwrap(),
+    ]);
+    common::ok(&o);
+    let md = std::fs::read_to_string(rep.join("report.md")).unwrap();
+    assert!(md.contains("## Latency under load"), "{md}");
+    for chart in [
+        "load-latency.svg",
+        "load-throughput.svg",
+        "load-over-rate1.svg",
+    ] {
+        let svg = std::fs::read_to_string(rep.join("charts").join(chart)).unwrap();
+        assert!(
+            svg.contains("<polyline") || svg.contains("<path"),
+            "{chart}"
+        );
+    }
+}
+
 /// Bad load arguments are one line and exit 2, before anything runs.
 #[test]
 fn load_refuses_bad_rates_mixes_and_durations() {
@@ -736,6 +844,10 @@ fn load_refuses_bad_rates_mixes_and_durations() {
         ),
         (vec!["--streams", "0"], "--streams 0"),
         (vec!["--rate", "1,2", "--find-knee"], "one rate"),
+        (
+            vec!["--rate", "1", "--memory-pool", "fair"],
+            "--memory-limit",
+        ),
     ] {
         let mut all = vec!["load", "--data", data];
         all.extend(args.iter().copied());

@@ -35,6 +35,9 @@ pub struct Connected {
     pub engine: BallistaEngine,
     pub info: ClusterInfo,
     pub embedded: Option<local::Embedded>,
+    /// The cluster's processes where they run on this machine (a local or embedded cluster:
+    /// the scheduler, then the executors), for their CPU time; empty elsewhere.
+    pub pids: Vec<u32>,
 }
 
 /// Connects to the cluster `choice` names or implies, with `settings` for the session.
@@ -48,6 +51,12 @@ pub async fn connect(choice: &Choice, settings: &[(String, String)]) -> Result<C
             .collect()
     };
     let health: Option<Vec<(String, String)>>;
+    let pids_of = |s: &ClusterState| -> Vec<u32> {
+        std::iter::once(s.scheduler.pid)
+            .chain(s.executors.iter().map(|e| e.pid))
+            .collect()
+    };
+    let pids: Vec<u32>;
     let (address, events, kind, vcores, embedded) = match (&choice.scheduler, saved) {
         (Some(addr), saved) => {
             let (host, port) = split_host_port("--scheduler", addr).map_err(Error::Config)?;
@@ -62,6 +71,7 @@ pub async fn connect(choice: &Choice, settings: &[(String, String)]) -> Result<C
                 .or_else(|| local.as_ref().map(|s| s.event_log_dir.clone()));
             let kind = if local.is_some() { "local" } else { "remote" };
             health = local.as_ref().map(local_health);
+            pids = local.as_ref().map(pids_of).unwrap_or_default();
             (
                 address,
                 events,
@@ -73,6 +83,7 @@ pub async fn connect(choice: &Choice, settings: &[(String, String)]) -> Result<C
         (None, Some(state)) => (
             {
                 health = Some(local_health(&state));
+                pids = pids_of(&state);
                 state.scheduler_address()
             },
             Some(state.event_log_dir.clone()),
@@ -87,6 +98,7 @@ pub async fn connect(choice: &Choice, settings: &[(String, String)]) -> Result<C
             let vcores = spec.vcores;
             let cluster = local::embedded(spec, choice.ready_timeout).await?;
             health = Some(local_health(&cluster.state));
+            pids = pids_of(&cluster.state);
             (
                 cluster.state.scheduler_address(),
                 Some(cluster.state.event_log_dir.clone()),
@@ -128,5 +140,6 @@ pub async fn connect(choice: &Choice, settings: &[(String, String)]) -> Result<C
         engine,
         info,
         embedded,
+        pids,
     })
 }

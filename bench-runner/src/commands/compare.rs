@@ -127,6 +127,20 @@ pub struct Args {
 
 pub fn exec(args: Args) -> Outcome {
     let opts = args.judge.options()?;
+    let kind = |p: &PathBuf, which: &str| {
+        bench_runner::report::is_load_result(p).map_err(|e| usage(format!("{which}: {e}")))
+    };
+    match (kind(&args.base, "BASE")?, kind(&args.new, "NEW")?) {
+        (true, true) => return compare_loads(&args),
+        (false, false) => {}
+        (b, _) => {
+            return Err(usage(format!(
+                "BASE is a {} result and NEW a {} result: compare two of a kind",
+                if b { "load" } else { "run" },
+                if b { "run" } else { "load" }
+            )));
+        }
+    }
     let read =
         |p: &PathBuf, which: &str| RunResult::read(p).map_err(|e| usage(format!("{which}: {e}")));
     let (base, new) = (read(&args.base, "BASE")?, read(&args.new, "NEW")?);
@@ -134,4 +148,25 @@ pub fn exec(args: Args) -> Outcome {
     print!("{}", c.to_terminal());
     args.files.write(&c)?;
     Ok(!c.failed())
+}
+
+/// Two `bench-runner load` results: saturation and p99 at each common rate, as ratios.
+fn compare_loads(args: &Args) -> Outcome {
+    use bench_runner::load::{LoadComparison, LoadResult};
+    if args.files.bmf.is_some() {
+        return Err(usage(
+            "--bmf: load results have no Bencher metrics; use --json or --markdown",
+        ));
+    }
+    let read =
+        |p: &PathBuf, which: &str| LoadResult::read(p).map_err(|e| usage(format!("{which}: {e}")));
+    let c = LoadComparison::new(&read(&args.base, "BASE")?, &read(&args.new, "NEW")?);
+    print!("{}", c.to_terminal());
+    if let Some(p) = &args.files.markdown {
+        write_file(p, &c.to_markdown())?;
+    }
+    if let Some(p) = &args.files.json {
+        write_file(p, &pretty(&c))?;
+    }
+    Ok(true)
 }

@@ -7,7 +7,8 @@ use std::time::Duration;
 use anyhow::Context;
 use bench_runner::engine::datafusion::DataFusionEngine;
 use bench_runner::engine::{Engine, parse_settings};
-use bench_runner::load::{self, Arrivals, LoadOptions, LoadResult, RateRun};
+use bench_runner::load::{self, Arrivals, LoadOptions, LoadResult, RateRun, WhenBusy};
+use bench_runner::memory::PoolKind;
 use bench_runner::store::DataLocation;
 use bench_runner::{dataset, workload};
 use clap::ValueEnum;
@@ -21,6 +22,12 @@ use super::{Outcome, usage};
 pub enum LoadEngine {
     Datafusion,
     Ballista,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WhenBusyArg {
+    Drop,
+    Wait,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -75,9 +82,14 @@ pub struct Args {
     /// The queries and their relative weights: name=weight,name=weight.
     #[arg(long, value_name = "NAME=WEIGHT,...")]
     mix: Option<String>,
-    /// Requests running at once at most; one due beyond it is recorded as dropped.
+    /// Requests running at once at most (as wrk2's connections); see --when-busy.
     #[arg(long, default_value_t = 64, value_name = "N")]
     max_in_flight: usize,
+    /// A request due while --max-in-flight run: drop (recorded as dropped) or wait for one
+    /// to end, first come first served, keeping its intended start (the queue is then in its
+    /// response time, not in its service time).
+    #[arg(long, value_enum, default_value = "drop")]
+    when_busy: WhenBusyArg,
     /// Seconds of rest between two rates of a sweep.
     #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
     settle: f64,
@@ -94,6 +106,11 @@ pub struct Args {
     /// DataFusion's memory-pool limit in bytes (accepts 512M, 4G); unbounded by default.
     #[arg(long, value_parser = logbench_common::bytes::parse_bytes)]
     memory_limit: Option<u64>,
+    /// The pool that enforces --memory-limit: greedy (first come, first served; the default)
+    /// or fair (the limit split evenly among the operators that can spill). Recorded in the
+    /// result.
+    #[arg(long, value_enum)]
+    memory_pool: Option<PoolKind>,
     /// Result file (default results/local/load-<engine>-<time>.json).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -136,6 +153,19 @@ pub async fn exec(args: Args) -> Outcome {
     if args.max_in_flight == 0 {
         return Err(usage("--max-in-flight must be at least 1"));
     }
+    if let (Some(pool), None) = (args.memory_pool, args.memory_limit) {
+        return Err(usage(format!(
+            "--memory-pool {}: a pool enforces --memory-limit, and none was given",
+            pool.to_possible_value().expect("named").get_name()
+        )));
+    }
+    if args.engine == LoadEngine::Ballista
+        && (args.memory_limit.is_some() || args.memory_pool.is_some())
+    {
+        return Err(usage(
+            "--memory-limit and --memory-pool are DataFusion's in this process; the executors set their own",
+        ));
+    }
     let settings = parse_settings(&args.set)?;
     let (queries, _) = workload::load(args.queries.as_deref())?;
     let known: Vec<&str> = queries.iter().map(|q| q.name.as_str()).collect();
@@ -166,17 +196,21 @@ pub async fn exec(args: Args) -> Outcome {
     });
     // Held to the end: a cluster started for this run stops when it drops.
     let mut _embedded = None;
+    // The cluster's processes on this machine, for their CPU time.
+    let mut pids = Vec::new();
     let (engine, cluster): (Arc<dyn Engine>, _) = match args.engine {
         LoadEngine::Datafusion => (
-            Arc::new(DataFusionEngine::new(
+            Arc::new(DataFusionEngine::with_pool(
                 &settings,
                 args.memory_limit.map(|b| b as usize),
+                args.memory_pool.unwrap_or_default(),
             )?),
             None,
         ),
         LoadEngine::Ballista => {
             let c = args.cluster.connect(&settings).await?;
             _embedded = c.embedded;
+            pids = c.pids;
             (Arc::new(c.engine), Some(c.info))
         }
     };
@@ -192,7 +226,16 @@ pub async fn exec(args: Args) -> Outcome {
         "load on {name}: serial answers of {} queries first",
         mix.len()
     ));
-    let serial = load::serial(engine.as_ref(), &mix, timeout).await?;
+    let serial = load::serial(engine.as_ref(), &mix, timeout, &pids).await?;
+    // The bound needs every process of the engine: none is known for a remote cluster.
+    let counted = match (args.engine, pids.len()) {
+        (LoadEngine::Datafusion, _) => Some("this process (the engine runs in it)".to_string()),
+        (LoadEngine::Ballista, 0) => None,
+        (LoadEngine::Ballista, n) => Some(format!(
+            "this process and the local cluster's {n} (scheduler and executors)"
+        )),
+    };
+    let cpu_bound = counted.and_then(|c| load::CpuBound::from_serial(&serial, c));
     let mut config = engine.config();
     config.cluster = cluster;
     let mut result = LoadResult {
@@ -206,6 +249,7 @@ pub async fn exec(args: Args) -> Outcome {
         argv: std::env::args().collect(),
         engine: config,
         serial,
+        cpu_bound,
         rates: Vec::new(),
         knee: None,
         streams: None,
@@ -222,6 +266,10 @@ pub async fn exec(args: Args) -> Outcome {
     };
     let opts = LoadOptions {
         max_in_flight: args.max_in_flight,
+        when_busy: match args.when_busy {
+            WhenBusyArg::Drop => WhenBusy::Drop,
+            WhenBusyArg::Wait => WhenBusy::Wait,
+        },
         timeout,
     };
     let mut rates = args.rate.clone();
@@ -241,16 +289,35 @@ pub async fn exec(args: Args) -> Outcome {
             args.duration,
             arrivals
         ));
+        let since_ms = now_ms();
+        let (own_cpu, all_cpu) = (load::cpu_time(&[]), load::cpu_time(&pids));
         let (requests, peak) = load::drive(engine.clone(), &with_answers, &plan, &opts).await;
-        let run = RateRun::from_requests(
+        let (own_cpu, all_cpu) = (
+            load::cpu_time(&[]).saturating_sub(own_cpu),
+            load::cpu_time(&pids).saturating_sub(all_cpu),
+        );
+        let started = requests.iter().filter(|r| r.started_us.is_some()).count();
+        let mut run = RateRun::from_requests(
             rate,
             arrivals,
             args.seed,
             args.duration,
-            args.max_in_flight,
+            &opts,
             peak,
             requests,
         )?;
+        if started > 0 {
+            let per = |d: Duration| d.as_secs_f64() * 1e3 / started as f64;
+            run.runner_cpu_ms_per_request = Some(per(own_cpu));
+            if result.cpu_bound.is_some() {
+                run.cpu_ms_per_request = Some(per(all_cpu));
+            }
+        }
+        if args.engine == LoadEngine::Ballista {
+            run.cancelled_after = leftovers(engine.as_ref(), since_ms).await?;
+            (run.tasks_per_executor, run.tasks_note) =
+                load::tasks_per_executor(engine.as_ref(), &run.requests).await;
+        }
         say(&line(&run));
         if args.find_knee {
             let best = result
@@ -298,6 +365,7 @@ pub async fn exec(args: Args) -> Outcome {
             mix.len()
         ));
         let warm: Vec<u64> = result.serial.iter().map(|s| s.warm_us).collect();
+        let since_ms = now_ms();
         let t = load::throughput_test(
             engine.clone(),
             &with_answers,
@@ -307,6 +375,7 @@ pub async fn exec(args: Args) -> Outcome {
             timeout,
         )
         .await;
+        leftovers(engine.as_ref(), since_ms).await?;
         say(&format!(
             "throughput {:.1} queries/h, power {:.1}/h, composite {:.1}/h, fairness {:.3}, {} not ok",
             t.queries_per_hour, t.power_per_hour, t.composite_per_hour, t.fairness, t.failed
@@ -323,6 +392,12 @@ pub async fn exec(args: Args) -> Outcome {
         if let Some(s) = result.saturation_rate() {
             println!("saturation: {s:.3} answers/s (the highest achieved rate)");
         }
+        if let Some(b) = &result.cpu_bound {
+            println!(
+                "CPU bound: {:.3} requests/s ({} cores / {:.3} CPU s a request, {})",
+                b.rate, b.cores, b.cpu_s_per_request, b.counted
+            );
+        }
         println!("result: {}", out.display());
     }
     let failed = result
@@ -331,6 +406,28 @@ pub async fn exec(args: Args) -> Outcome {
         .any(|r| r.errors + r.timed_out + r.wrong_answers > 0)
         || result.streams.as_ref().is_some_and(|t| t.failed > 0);
     Ok(!(failed || interrupted))
+}
+
+fn now_ms() -> u64 {
+    bench_runner::ballista_cluster::local::now_ms()
+}
+
+/// Cancels the jobs a rate left queued or running (requests abandoned before the scheduler
+/// named their job); their ids. A cluster that cannot say is an error: the next rate would
+/// run beside them.
+async fn leftovers(engine: &dyn Engine, since_ms: u64) -> anyhow::Result<Vec<String>> {
+    let ids = engine
+        .cancel_active_since(since_ms)
+        .await
+        .context("cancelling the jobs the load left running")?;
+    if !ids.is_empty() {
+        eprintln!(
+            "bench-runner: cancelled {} job(s) left running: {}",
+            ids.len(),
+            ids.join(", ")
+        );
+    }
+    Ok(ids)
 }
 
 /// One rate's figures on one line.
@@ -345,8 +442,15 @@ fn line(r: &RateRun) -> String {
             ms(l.service.p99)
         )
     });
+    let wait = r.queue_wait.as_ref().map_or(String::new(), |w| {
+        format!(
+            "; scheduler queue wait p50 {:.1} p99 {:.1} ms",
+            ms(w.p50),
+            ms(w.p99)
+        )
+    });
     format!(
-        "offered {}/s achieved {:.3}/s: {} ok, {} dropped, {} errors, {} timed out, {} wrong, peak {} in flight; {lat}",
+        "offered {}/s achieved {:.3}/s: {} ok, {} dropped, {} errors, {} timed out, {} wrong, peak {} in flight; {lat}{wait}",
         r.offered_rate,
         r.achieved_rate,
         r.ok,

@@ -10,7 +10,8 @@ use super::{Outcome, usage};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Result files (default: the newest under results/, outside results/ci/).
+    /// Result files of `run` and of `load` (default: the newest run result under results/,
+    /// outside results/ci/).
     files: Vec<PathBuf>,
     /// Output directory: report.md, report.html, charts/.
     #[arg(long, default_value = "results/report")]
@@ -28,9 +29,18 @@ pub fn exec(args: Args) -> Outcome {
     } else {
         args.files.clone()
     };
-    let mut inputs = report::Input::read_all(&files)?;
-    report::Input::link_from(&mut inputs, &files, &args.out)?;
-    let r = report::build(&inputs, &opts)?;
+    let (mut load_files, mut run_files) = (Vec::new(), Vec::new());
+    for f in files {
+        if report::is_load_result(&f)? {
+            load_files.push(f);
+        } else {
+            run_files.push(f);
+        }
+    }
+    let mut inputs = report::Input::read_all(&run_files)?;
+    report::Input::link_from(&mut inputs, &run_files, &args.out)?;
+    let loads = report::LoadInput::read_all(&load_files)?;
+    let r = report::build(&inputs, &loads, &opts)?;
     r.write(&args.out)?;
     println!(
         "report: {} and {} ({} charts in {})",

@@ -29,7 +29,8 @@ use datafusion_proto::protobuf::LogicalPlanNode;
 
 use super::datafusion::register_logs;
 use super::{
-    Engine, EngineConfig, JobDetails, JobRun, ProfileTargets, StageDetails, effective_config,
+    Engine, EngineConfig, JobDetails, JobRun, ProfileTargets, RequestSlot, StageDetails,
+    effective_config,
 };
 use crate::ballista_cluster::{events, rest};
 use crate::error::{Error, Result};
@@ -355,6 +356,40 @@ impl Engine for BallistaEngine {
 
     fn take_job(&self) -> Option<JobRun> {
         self.last_job.lock().expect("job lock").take()
+    }
+
+    async fn execute_request(&self, sql: &str, slot: &RequestSlot) -> Result<Vec<RecordBatch>> {
+        let plan = self.ctx.sql(sql).await?.create_physical_plan().await?;
+        slot.set(plan.clone());
+        Ok(collect(plan, self.ctx.task_ctx()).await?)
+    }
+
+    fn request_job(&self, slot: &RequestSlot) -> Option<JobRun> {
+        job_run(&slot.plan()?)
+    }
+
+    async fn cancel_request(&self, slot: &RequestSlot) -> Result<Option<String>> {
+        let Some(job_id) = slot
+            .plan()
+            .and_then(|p| distributed(&p).and_then(|d| d.job_id()))
+        else {
+            return Ok(None);
+        };
+        let job_id = job_id.to_string();
+        rest::cancel_job(&self.scheduler, &job_id, CONNECT_TIMEOUT, CANCEL_WAIT).await?;
+        Ok(Some(job_id))
+    }
+
+    async fn cancel_active_since(&self, since_ms: u64) -> Result<Vec<String>> {
+        let mut cancelled = Vec::new();
+        for j in rest::jobs(&self.scheduler, CONNECT_TIMEOUT).await? {
+            // A queued job may carry no start time yet (0).
+            if j.active() && (j.start_time == 0 || j.start_time >= since_ms) {
+                rest::cancel_job(&self.scheduler, &j.job_id, CONNECT_TIMEOUT, CANCEL_WAIT).await?;
+                cancelled.push(j.job_id);
+            }
+        }
+        Ok(cancelled)
     }
 
     /// The executors (this process only plans and fetches answers).

@@ -5,13 +5,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
+use datafusion::execution::memory_pool::MemoryPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::physical_plan::{ExecutionPlan, collect, displayable};
 use datafusion::prelude::*;
 
 use super::{Engine, EngineConfig, effective_config};
 use crate::error::{Error, Result};
-use crate::memory::PeakMemoryPool;
+use crate::memory::{PeakMemoryPool, PoolKind};
 use crate::plans::{Analysis, OperatorMetrics, Plans, fingerprint};
 use crate::store::{self, DataLocation};
 
@@ -27,9 +28,18 @@ pub struct DataFusionEngine {
 impl DataFusionEngine {
     /// A session with DataFusion's defaults, then `settings` applied in order.
     pub fn new(settings: &[(String, String)], memory_limit: Option<usize>) -> Result<Self> {
+        Self::with_pool(settings, memory_limit, PoolKind::Greedy)
+    }
+
+    /// The same, with the memory limit enforced by a pool of `kind`.
+    pub fn with_pool(
+        settings: &[(String, String)],
+        memory_limit: Option<usize>,
+        kind: PoolKind,
+    ) -> Result<Self> {
         let mut config = SessionConfig::new();
         super::apply_settings(&mut config, settings)?;
-        let pool = Arc::new(PeakMemoryPool::new(memory_limit));
+        let pool = Arc::new(PeakMemoryPool::with_kind(memory_limit, kind));
         let runtime = store::runtime(RuntimeEnvBuilder::new().with_memory_pool(pool.clone()))?;
         Ok(Self {
             ctx: SessionContext::new_with_config_rt(config, runtime),
@@ -144,13 +154,15 @@ impl Engine for DataFusionEngine {
     }
 
     fn config(&self) -> EngineConfig {
-        effective_config(
+        let mut config = effective_config(
             self.name(),
             &self.ctx,
             &SessionConfig::new(),
             self.memory_limit.map(|l| l as u64),
             &self.requested,
-        )
+        );
+        config.memory_pool = Some(self.pool.name().to_string());
+        config
     }
 
     fn memory_peak(&self) -> Option<u64> {

@@ -379,6 +379,7 @@ impl Engine for DuckDbEngine {
             name: self.name().into(),
             target_partitions: self.hello.threads,
             memory_limit: self.memory_limit,
+            memory_pool: None,
             changed_settings: self
                 .hello
                 .changed

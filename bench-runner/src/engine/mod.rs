@@ -21,6 +21,25 @@ pub use crate::results::engine::{
 };
 use crate::store::DataLocation;
 
+/// What one request of `bench-runner load` runs, kept by that request alone: concurrent
+/// requests share nothing. On Ballista it is the plan whose operator learns the job id when
+/// the scheduler accepts the job, so the job of a request abandoned before its answer can be
+/// cancelled, and the job of one that answered read back.
+#[derive(Default)]
+pub struct RequestSlot(
+    std::sync::Mutex<Option<std::sync::Arc<dyn ::datafusion::physical_plan::ExecutionPlan>>>,
+);
+
+impl RequestSlot {
+    pub fn set(&self, plan: std::sync::Arc<dyn ::datafusion::physical_plan::ExecutionPlan>) {
+        *self.0.lock().expect("request slot") = Some(plan);
+    }
+
+    pub fn plan(&self) -> Option<std::sync::Arc<dyn ::datafusion::physical_plan::ExecutionPlan>> {
+        self.0.lock().expect("request slot").clone()
+    }
+}
+
 /// Which processes do an engine's work, for a CPU profile of a query ([`crate::profile`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProfileTargets {
@@ -86,6 +105,36 @@ pub trait Engine: Send + Sync {
         Ok(None)
     }
 
+    /// `execute` as one of many concurrent requests: what it runs is kept in `slot`, not in
+    /// the engine ([`Engine::request_job`], [`Engine::cancel_request`]).
+    async fn execute_request(&self, sql: &str, slot: &RequestSlot) -> Result<Vec<RecordBatch>> {
+        let _ = slot;
+        self.execute(sql).await
+    }
+
+    /// The job a request ran, where this engine runs jobs and the scheduler had accepted it.
+    fn request_job(&self, slot: &RequestSlot) -> Option<JobRun> {
+        let _ = slot;
+        None
+    }
+
+    /// Cancels the job of a request abandoned before its answer (past its time limit, or
+    /// interrupted) and waits until it has stopped; its id. `None` when the engine's work
+    /// ended with the dropped future, or the scheduler had not yet named the job (then
+    /// [`Engine::cancel_active_since`] finds it).
+    async fn cancel_request(&self, slot: &RequestSlot) -> Result<Option<String>> {
+        let _ = slot;
+        Ok(None)
+    }
+
+    /// Cancels every job still queued or running that was submitted at or after `since_ms`
+    /// (ms since the Unix epoch): what a load run leaves behind when it stops. The runner is
+    /// the cluster's one client while it measures. The ids cancelled.
+    async fn cancel_active_since(&self, since_ms: u64) -> Result<Vec<String>> {
+        let _ = since_ms;
+        Ok(Vec::new())
+    }
+
     /// Stages and task placement of a finished job.
     async fn job_details(&self, job_id: &str) -> Result<JobDetails> {
         Err(crate::error::Error::Engine(format!(
@@ -116,6 +165,7 @@ pub fn effective_config(
         name: name.into(),
         target_partitions: options.execution.target_partitions,
         memory_limit,
+        memory_pool: None,
         changed_settings: changed_settings(pairs(options), pairs(defaults.options())),
         requested_settings: requested.clone(),
         cluster: None,

@@ -658,3 +658,134 @@ pub fn ratios(title: &str, noise: f64, rows: &[RatioRow]) -> Result<String> {
     }
     Ok(finish(svg))
 }
+
+/// An axis of [`lines`]: what it shows, whether on a log scale, and how its values read.
+#[derive(Clone)]
+pub struct Axis {
+    pub desc: String,
+    pub log: bool,
+    pub fmt: fn(f64) -> String,
+}
+
+/// A value as a chart's tick shows it: at most three significant digits.
+pub fn fmt_number(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return "0".into();
+    }
+    let digits = 2 - v.abs().log10().floor() as i32;
+    let scale = 10f64.powi(digits.max(0));
+    format!("{}", (v * scale).round() / scale)
+}
+
+/// Milliseconds as a tick shows them (`1.5 s` from 1000 up).
+pub fn fmt_millis(v: f64) -> String {
+    fmt_ms(v)
+}
+
+/// One panel of [`lines`]: its y axis and its named lines of (x, y) points.
+pub struct Panel {
+    pub y: Axis,
+    pub lines: Vec<(String, Vec<(f64, f64)>)>,
+}
+
+/// Named lines of (x, y) points, in one or more panels stacked over a shared x axis, with one
+/// legend. A log axis is drawn as the log10 of its values (ticks read back in the values), so
+/// the points of one line must be above zero there; the rest are left out.
+pub fn lines(title: &str, x: &Axis, panels: &[Panel]) -> Result<String> {
+    let names: Vec<&str> = panels
+        .iter()
+        .flat_map(|p| p.lines.iter().map(|l| l.0.as_str()))
+        .collect();
+    let legend_w = widest(&names, LABEL_PT, 48).max(120);
+    let panel_h = 360u32;
+    let height = (60 + panel_h * panels.len() as u32).max(90 + 22 * names.len() as u32);
+    let width = 760 + legend_w;
+    let t = |a: &Axis, v: f64| if a.log { v.log10() } else { v };
+    let range = |a: &Axis, vs: Vec<f64>| -> (f64, f64) {
+        let vs: Vec<f64> = vs
+            .into_iter()
+            .filter(|v| v.is_finite() && (!a.log || *v > 0.0))
+            .collect();
+        if vs.is_empty() {
+            return (0.0, 1.0);
+        }
+        if a.log {
+            let (lo, hi) = log_range(vs.into_iter());
+            (lo.log10(), hi.log10())
+        } else {
+            let hi = vs.iter().copied().fold(f64::MIN, f64::max);
+            let lo = vs.iter().copied().fold(f64::MAX, f64::min).min(0.0);
+            (lo, if hi > lo { hi * 1.1 } else { lo + 1.0 })
+        }
+    };
+    let (xlo, xhi) = range(
+        x,
+        panels
+            .iter()
+            .flat_map(|p| p.lines.iter().flat_map(|l| l.1.iter().map(|pt| pt.0)))
+            .collect(),
+    );
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(draw_err)?;
+        let (plot, side) = root.split_horizontally(width - legend_w);
+        let (head, body) = plot.split_vertically(40);
+        head.draw(&Text::new(
+            title.to_string(),
+            (12, 22),
+            TextStyle::from((FONT, TITLE_PT).into_font()).pos(Pos::new(HPos::Left, VPos::Center)),
+        ))
+        .map_err(draw_err)?;
+        let areas = body.split_evenly((panels.len(), 1));
+        let mut k = 0;
+        for (area, panel) in areas.iter().zip(panels) {
+            let (ylo, yhi) = range(
+                &panel.y,
+                panel
+                    .lines
+                    .iter()
+                    .flat_map(|l| l.1.iter().map(|pt| pt.1))
+                    .collect(),
+            );
+            let mut chart = ChartBuilder::on(area)
+                .margin(12)
+                .x_label_area_size(48)
+                .y_label_area_size(80)
+                .build_cartesian_2d(xlo..xhi, ylo..yhi)
+                .map_err(draw_err)?;
+            let read = |a: &Axis, v: f64| (a.fmt)(if a.log { 10f64.powf(v) } else { v });
+            chart
+                .configure_mesh()
+                .x_labels(8)
+                .y_labels(6)
+                .x_label_formatter(&|v| read(x, *v))
+                .y_label_formatter(&|v| read(&panel.y, *v))
+                .label_style((FONT, TICK_PT))
+                .x_desc(x.desc.as_str())
+                .y_desc(panel.y.desc.as_str())
+                .axis_desc_style((FONT, LABEL_PT))
+                .draw()
+                .map_err(draw_err)?;
+            for (_, pts) in &panel.lines {
+                let pts: Vec<(f64, f64)> = pts
+                    .iter()
+                    .filter(|(a, b)| (!x.log || *a > 0.0) && (!panel.y.log || *b > 0.0))
+                    .map(|(a, b)| (t(x, *a), t(&panel.y, *b)))
+                    .collect();
+                chart
+                    .draw_series(LineSeries::new(pts.clone(), colour(k).stroke_width(2)))
+                    .map_err(draw_err)?;
+                // Markers only where the points are few enough to tell apart.
+                if pts.len() <= 40 {
+                    let px: Vec<(i32, i32)> = pts.iter().map(|p| chart.backend_coord(p)).collect();
+                    markers(&root, k, px.into_iter())?;
+                }
+                k += 1;
+            }
+        }
+        legend_lines(&side, names.iter().map(|n| n.to_string()), 8, 50)?;
+        root.present().map_err(draw_err)?;
+    }
+    Ok(finish(svg))
+}

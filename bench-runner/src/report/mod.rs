@@ -22,6 +22,40 @@ use crate::results::RunResult;
 
 pub use model::{GEOMEAN_SHIFT_MS, shifted_geomean};
 
+/// One `bench-runner load` result.
+pub struct LoadInput {
+    /// How the report names it (the file's stem).
+    pub label: String,
+    pub load: crate::load::LoadResult,
+}
+
+impl LoadInput {
+    /// Reads `files` as load results, labelled by file stem.
+    pub fn read_all(files: &[PathBuf]) -> Result<Vec<LoadInput>> {
+        files
+            .iter()
+            .map(|f| {
+                Ok(LoadInput {
+                    label: f
+                        .file_stem()
+                        .map_or("load".into(), |s| s.to_string_lossy().into_owned()),
+                    load: crate::load::LoadResult::read(f)?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Whether `file` is a `bench-runner load` result (it carries `load_schema_version`) rather
+/// than a run's.
+pub fn is_load_result(file: &Path) -> Result<bool> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Error::io(format!("reading {}", file.display()), e))?;
+    let doc: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::Results(format!("{} is not JSON: {e}", file.display())))?;
+    Ok(doc.get("load_schema_version").is_some())
+}
+
 /// One input file.
 pub struct Input {
     /// How the report names the run (the file's stem).
@@ -107,15 +141,30 @@ pub struct Report {
     pub charts: Vec<(String, String)>,
 }
 
-/// Builds the report from result files (the first is the baseline of any comparison).
-pub fn build(inputs: &[Input], opts: &compare::Options) -> Result<Report> {
+/// Builds the report from result files (the first is the baseline of any comparison) and
+/// load results (their section follows the runs' comparison).
+pub fn build(inputs: &[Input], loads: &[LoadInput], opts: &compare::Options) -> Result<Report> {
+    let mut doc = doc::Doc::new();
     if inputs.is_empty() {
-        return Err(Error::Config("no result files to report on".into()));
+        let Some(first) = loads.first() else {
+            return Err(Error::Config("no result files to report on".into()));
+        };
+        let title = if loads.len() > 1 {
+            format!("Load report: {} results", loads.len())
+        } else {
+            format!("Load report: {}", first.load.run_id)
+        };
+        doc.heading(1, &title);
+        sections::load::section(&mut doc, loads)?;
+        return Ok(Report {
+            markdown: doc.md.trim_end().to_string() + "\n",
+            html: doc::page(&title, &doc.html),
+            charts: doc.charts,
+        });
     }
     let series = model::series(inputs);
     let names = model::query_names(&series);
     let same_data = model::same_data(&series);
-    let mut doc = doc::Doc::new();
     let title = sections::overview::section(&mut doc, inputs, &series, &names);
     sections::environment::section(&mut doc, inputs);
     sections::side_by_side::section(&mut doc, &same_data, &names);
@@ -126,6 +175,7 @@ pub fn build(inputs: &[Input], opts: &compare::Options) -> Result<Report> {
         sections::scaling::section(&mut doc, inputs, &names)?;
         sections::comparison::section(&mut doc, inputs, opts)?;
     }
+    sections::load::section(&mut doc, loads)?;
     sections::failures::section(&mut doc, &series);
     sections::profiles::section(&mut doc, &series);
     sections::plans::section(&mut doc, &series);

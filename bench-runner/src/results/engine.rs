@@ -48,6 +48,10 @@ pub struct EngineConfig {
     pub target_partitions: usize,
     /// Memory-pool limit in bytes; `None` is unbounded.
     pub memory_limit: Option<u64>,
+    /// The DataFusion memory pool that enforces it (`greedy`, `fair` or `unbounded`), where
+    /// this process runs the engine; absent in files from before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_pool: Option<String>,
     /// Every `datafusion.*` setting whose value differs from DataFusion's own default, with
     /// that default: what makes this engine's run different from a stock `SessionContext`.
     pub changed_settings: BTreeMap<String, ChangedSetting>,

@@ -6,6 +6,7 @@ pub(crate) mod distributed;
 pub(crate) mod environment;
 pub(crate) mod failures;
 pub(crate) mod latency;
+pub(crate) mod load;
 pub(crate) mod overview;
 pub(crate) mod percentiles;
 pub(crate) mod plans;
