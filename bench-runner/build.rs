@@ -110,9 +110,46 @@ fn main() {
     {
         println!("cargo:rerun-if-changed={p}");
     }
+    // Engine crates built from a local copy: as the gate describes them (with a hash of the
+    // copy's sources), or else as the manifest's [patch.crates-io] names them.
+    println!("cargo:rerun-if-env-changed=LOGBENCH_ENGINE_PATCHES");
+    println!("cargo:rerun-if-changed={root}/Cargo.toml");
+    let patches = std::env::var("LOGBENCH_ENGINE_PATCHES")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| {
+            manifest_patches(
+                &std::fs::read_to_string(format!("{root}/Cargo.toml")).unwrap_or_default(),
+            )
+        });
+    set("LOGBENCH_ENGINE_PATCHES", &patches);
     embed_workload(root);
     println!("cargo:rerun-if-env-changed=PWD");
     println!("cargo:rerun-if-changed=build.rs");
+}
+
+/// The `[patch.crates-io]` entries of a manifest as `crate=path`, joined by `; `.
+fn manifest_patches(manifest: &str) -> String {
+    let mut out = Vec::new();
+    let mut inside = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            inside = line == "[patch.crates-io]";
+            continue;
+        }
+        if !inside {
+            continue;
+        }
+        let Some((name, rest)) = line.split_once('=') else {
+            continue;
+        };
+        let path = rest
+            .split_once("path")
+            .and_then(|(_, p)| p.split('"').nth(1))
+            .unwrap_or("?");
+        out.push(format!("{}={path}", name.trim().trim_matches('"')));
+    }
+    out.join("; ")
 }
 
 /// Writes `$OUT_DIR/builtin_workload.rs`: every `queries/*.sql` as `(file name, text)`, sorted by

@@ -58,6 +58,11 @@ impl Environment {
                 .ok()
                 .filter(|s| !s.is_empty()),
             allocator: Some(logbench_common::alloc::in_use().name().to_string()),
+            engine_patches: env!("LOGBENCH_ENGINE_PATCHES")
+                .split("; ")
+                .filter(|p| !p.is_empty())
+                .map(String::from)
+                .collect(),
         }
     }
 }

@@ -602,3 +602,52 @@ fn the_engine_patches_apply_to_the_sources_they_name() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("cargo fetch"), "{err}");
 }
+
+/// `gate --new-patch`: a copy of an engine crate that the tree would not use (another version)
+/// is refused in one line, before anything is built, naming the version the tree asks for;
+/// a spec that names no copy is refused the same way. (A patch that is used builds the engine
+/// again, 15 to 25 minutes on 2 cores: measured in docs/findings/, not here.)
+#[test]
+fn gate_refuses_an_engine_patch_the_tree_would_not_use() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(600));
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = tmp.path().join("datafusion-functions-99.0.0");
+    std::fs::create_dir_all(copy.join("src")).unwrap();
+    std::fs::write(
+        copy.join("Cargo.toml"),
+        "[package]\nname = \"datafusion-functions\"\nversion = \"99.0.0\"\nedition = \"2024\"\n\n[lib]\npath = \"src/lib.rs\"\n",
+    )
+    .unwrap();
+    std::fs::write(copy.join("src/lib.rs"), "").unwrap();
+    let target = tmp.path().join("target");
+    std::fs::create_dir_all(target.join("release")).unwrap();
+    let spec = format!("datafusion-functions={}", copy.display());
+    let o = bench_runner(&[
+        "gate",
+        "--base",
+        "HEAD",
+        "--new-patch",
+        &spec,
+        "--target-dir",
+        target.to_str().unwrap(),
+        "--out",
+        tmp.path().join("gate").to_str().unwrap(),
+    ]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    let last = err.lines().last().unwrap_or("");
+    assert!(
+        last.contains("patch datafusion-functions is not used") && last.contains("55."),
+        "{err}"
+    );
+    // Nothing was built, and the worktree is gone.
+    assert!(!target.join("logbench-gate").exists(), "{err}");
+    let o = bench_runner(&["gate", "--new-patch", "datafusion-functions=/no/such/copy"]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("--new-patch") && err.contains("/no/such/copy"),
+        "{err}"
+    );
+}

@@ -75,6 +75,19 @@ pub struct Args {
     /// Engine setting for NEW's runs (repeatable).
     #[arg(long = "new-set", value_name = "KEY=VALUE")]
     new_set: Vec<String>,
+    /// Build BASE with this engine crate from a local copy: `[patch.crates-io] CRATE = { path
+    /// = PATH }` in BASE's worktree (repeatable). Recorded in the results with a hash of the
+    /// copy's sources.
+    #[arg(long = "base-patch", value_name = "CRATE=PATH")]
+    base_patch: Vec<String>,
+    /// Build NEW from HEAD with this engine crate from a local copy (repeatable): with
+    /// `--base HEAD`, the two sides differ by the engine change alone. A copy that does not
+    /// build, is not used, or brings a second arrow or DataFusion is refused.
+    #[arg(long = "new-patch", value_name = "CRATE=PATH")]
+    new_patch: Vec<String>,
+    /// A query whose answer is expected to change (repeatable): shown, and not a failure.
+    #[arg(long = "accept-answer-change", value_name = "QUERY")]
+    accept_answer_change: Vec<String>,
     /// Output directory (default results/ci/gate-<time>): base.json, new.json,
     /// comparison.md, comparison.json and the rounds' files.
     #[arg(long)]
@@ -85,6 +98,24 @@ pub struct Args {
 
 pub fn exec(args: Args) -> Outcome {
     let opts = args.judge.options()?;
+    let patches = |specs: &[String], flag: &str| {
+        specs
+            .iter()
+            .map(|s| gate::Patch::parse(s).map_err(|e| super::usage(format!("--{flag}: {e}"))))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let base_patches = patches(&args.base_patch, "base-patch")?;
+    let new_patches = patches(&args.new_patch, "new-patch")?;
+    if !new_patches.is_empty() && args.new_bin.is_some() {
+        return Err(super::usage(
+            "--new-patch builds NEW from HEAD: it does not go with --new-bin",
+        ));
+    }
+    if !base_patches.is_empty() && args.base_bin.is_some() {
+        return Err(super::usage(
+            "--base-patch builds BASE: it does not go with --base-bin",
+        ));
+    }
     let mut log = |m: &str| eprintln!("gate: {m}");
     let this = std::env::current_exe().context("locating this binary")?;
     let cfg = gate::Config {
@@ -110,6 +141,9 @@ pub fn exec(args: Args) -> Outcome {
         max_minutes: args.max_minutes,
         base_set: args.base_set,
         new_set: args.new_set,
+        base_patches,
+        new_patches,
+        accept_answer_changes: args.accept_answer_change,
     };
     let started = Instant::now();
     let done = gate::run(&cfg, &opts, &mut log)?;
@@ -124,6 +158,10 @@ pub fn exec(args: Args) -> Outcome {
     print!("{}", c.to_terminal());
     println!();
     print!("{}", c.to_markdown());
+    for a in &done.answer_changes {
+        println!();
+        print!("{}", a.to_markdown());
+    }
     log(&format!(
         "instructions counted in {:.0} s, {} rounds measured in {:.0} s, {:.0} s in all; {} (table: {})",
         done.count_s,

@@ -175,6 +175,10 @@ pub struct QueryComparison {
     pub verdict: Verdict,
     /// The answer digests differ, or the query failed in NEW only.
     pub answer_changed: bool,
+    /// An answer change the gate was told to expect (`--accept-answer-change`): shown, and
+    /// not a failure.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub answer_change_accepted: bool,
     pub plan_changed: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -311,6 +315,11 @@ pub struct Comparison {
     /// The plain-run drift (see [`Options::drift`]).
     #[serde(default)]
     pub drift: f64,
+    /// Engine crates built from a local copy on each side (`environment.engine_patches`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub base_patches: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub new_patches: Vec<String>,
     pub queries: Vec<QueryComparison>,
 }
 
@@ -377,8 +386,33 @@ impl Comparison {
         self.queries.iter().any(|q| q.instructions.is_some())
     }
 
+    /// Answer changes, less those accepted.
     pub fn correctness_differences(&self) -> usize {
-        self.queries.iter().filter(|q| q.answer_changed).count()
+        self.queries
+            .iter()
+            .filter(|q| q.answer_changed && !q.answer_change_accepted)
+            .count()
+    }
+
+    /// Marks the answer changes of `queries` as expected; returns the names given whose answer
+    /// did not change.
+    pub fn accept_answer_changes(&mut self, queries: &[String]) -> Vec<String> {
+        let mut unchanged = Vec::new();
+        for name in queries {
+            let mut found = false;
+            for q in self
+                .queries
+                .iter_mut()
+                .filter(|q| &q.query == name && q.answer_changed)
+            {
+                q.answer_change_accepted = true;
+                found = true;
+            }
+            if !found {
+                unchanged.push(name.clone());
+            }
+        }
+        unchanged
     }
 
     /// 0 when nothing regressed, 1 on a regression (either metric) or a correctness difference.
@@ -532,6 +566,7 @@ fn compare_query(
         p_faster: None,
         verdict: Verdict::Inconclusive,
         answer_changed,
+        answer_change_accepted: false,
         plan_changed,
         note: None,
         band: None,
@@ -668,6 +703,8 @@ pub fn compare(base: &RunResult, new: &RunResult, o: &Options) -> Result<Compari
         instr_threshold: o.instr_threshold,
         floor_us: o.floor_us,
         drift: o.drift,
+        base_patches: base.environment.engine_patches.clone(),
+        new_patches: new.environment.engine_patches.clone(),
         queries,
     })
 }

@@ -18,7 +18,11 @@ fn interval(q: &QueryComparison) -> String {
 fn flags(q: &QueryComparison) -> String {
     let mut f = Vec::new();
     if q.answer_changed {
-        f.push("ANSWER DIFFERS".to_string());
+        f.push(if q.answer_change_accepted {
+            "answer differs (accepted)".to_string()
+        } else {
+            "ANSWER DIFFERS".to_string()
+        });
     }
     if q.plan_changed {
         f.push("plan changed".to_string());
@@ -112,11 +116,31 @@ impl Comparison {
         for row in self.rows(false) {
             t.add_row(row);
         }
-        let mut s = crate::table::render(&t);
+        let mut s = self.patches_line().map_or(String::new(), |l| l + "\n");
+        s += &crate::table::render(&t);
         s += &self.summary_line();
         s.push('\n');
         s += &self.suspects_text(false);
         s
+    }
+
+    /// Which engine crates each side was built with from a local copy, when either was.
+    pub fn patches_line(&self) -> Option<String> {
+        if self.base_patches.is_empty() && self.new_patches.is_empty() {
+            return None;
+        }
+        let side = |p: &[String]| {
+            if p.is_empty() {
+                "none (the registry's crates)".to_string()
+            } else {
+                p.join("; ")
+            }
+        };
+        Some(format!(
+            "engine patches: BASE {}; NEW {}",
+            side(&self.base_patches),
+            side(&self.new_patches)
+        ))
     }
 
     /// For each slower query with profiles on both sides, the frames whose self share grew
@@ -222,10 +246,11 @@ impl Comparison {
             })
             .collect();
         let mut s = format!(
-            "**{}** against **{}**: {}\n\n| {} |\n|{}|\n",
+            "**{}** against **{}**: {}\n\n{}| {} |\n|{}|\n",
             self.new_run,
             self.base_run,
             self.summary_line(),
+            self.patches_line().map_or(String::new(), |l| l + "\n\n"),
             headers.join(" | "),
             align.join("|")
         );

@@ -45,6 +45,170 @@ pub fn resolve(repo: &Path, rev: &str) -> Result<String> {
     })
 }
 
+/// An engine crate replaced by a local copy on one side of a gate: the side is built with
+/// `[patch.crates-io] CRATE = { path = PATH }` added to its worktree's manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Patch {
+    pub krate: String,
+    /// Absolute.
+    pub path: PathBuf,
+    /// SHA-256 of the copy's sources (every file but `target/` and `.git/`, by relative path).
+    pub hash: String,
+}
+
+impl Patch {
+    /// `CRATE=PATH`, where PATH holds a copy of the crate CRATE (its Cargo.toml names it).
+    pub fn parse(spec: &str) -> Result<Patch> {
+        let (krate, path) = spec
+            .split_once('=')
+            .filter(|(k, p)| !k.is_empty() && !p.is_empty())
+            .ok_or_else(|| Error::Config(format!("patch '{spec}': expected CRATE=PATH")))?;
+        let path = Path::new(path)
+            .canonicalize()
+            .map_err(|e| Error::Config(format!("patch {krate}={path}: {e}")))?;
+        let manifest = std::fs::read_to_string(path.join("Cargo.toml")).map_err(|e| {
+            Error::Config(format!(
+                "patch {krate}={}: no Cargo.toml there ({e})",
+                path.display()
+            ))
+        })?;
+        let named = manifest
+            .lines()
+            .skip_while(|l| l.trim() != "[package]")
+            .find_map(|l| {
+                let (k, v) = l.split_once('=')?;
+                (k.trim() == "name").then(|| v.trim().trim_matches('"').to_string())
+            });
+        if named.as_deref() != Some(krate) {
+            return Err(Error::Config(format!(
+                "patch {krate}={}: that directory holds the crate {}",
+                path.display(),
+                named.as_deref().unwrap_or("of no name")
+            )));
+        }
+        let hash = source_hash(&path)?;
+        Ok(Patch {
+            krate: krate.to_string(),
+            path,
+            hash,
+        })
+    }
+
+    /// How results record it: `crate=path (sources sha256:…)`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{}={} (sources sha256:{})",
+            self.krate,
+            self.path.display(),
+            &self.hash[..16]
+        )
+    }
+}
+
+/// SHA-256 over a directory's files (relative path and contents, in path order), leaving out
+/// `target/` and `.git/`.
+fn source_hash(dir: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    fn walk(dir: &Path, root: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
+        for e in entries.flatten() {
+            let p = e.path();
+            let name = e.file_name();
+            if p.is_dir() {
+                if name != "target" && name != ".git" {
+                    walk(&p, root, out)?;
+                }
+            } else {
+                out.push(p.strip_prefix(root).unwrap_or(&p).to_path_buf());
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    walk(dir, dir, &mut files)?;
+    files.sort();
+    let mut h = Sha256::new();
+    for f in &files {
+        let bytes = std::fs::read(dir.join(f))
+            .map_err(|e| Error::io(format!("reading {}", dir.join(f).display()), e))?;
+        h.update(f.to_string_lossy().as_bytes());
+        h.update([0]);
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(&bytes);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// The name a side's binary is kept under: the commit, and with patches a hash of them.
+pub fn cache_key(commit: &str, patches: &[Patch]) -> String {
+    use sha2::{Digest, Sha256};
+    if patches.is_empty() {
+        return commit.to_string();
+    }
+    let mut h = Sha256::new();
+    for p in patches {
+        h.update(p.describe().as_bytes());
+        h.update([0]);
+    }
+    format!("{commit}-patched-{}", &hex::encode(h.finalize())[..12])
+}
+
+/// Checks the resolved graph of a patched worktree (`cargo metadata`'s JSON): every patch is
+/// in it from its copy, and no engine crate (arrow*, parquet, datafusion*, ballista*) comes in
+/// two versions. Returns each patched crate's version.
+pub fn check_resolution(metadata: &serde_json::Value, patches: &[Patch]) -> Result<Vec<String>> {
+    let packages = metadata["packages"].as_array().cloned().unwrap_or_default();
+    let mut versions: std::collections::BTreeMap<&str, std::collections::BTreeSet<&str>> =
+        Default::default();
+    for p in &packages {
+        let (Some(name), Some(version)) = (p["name"].as_str(), p["version"].as_str()) else {
+            continue;
+        };
+        if ["arrow", "parquet", "datafusion", "ballista"]
+            .iter()
+            .any(|e| name == *e || name.starts_with(&format!("{e}-")))
+        {
+            versions.entry(name).or_default().insert(version);
+        }
+    }
+    if let Some((name, v)) = versions.iter().find(|(_, v)| v.len() > 1) {
+        return Err(Error::Config(format!(
+            "the patches resolve to a second copy of {name} ({}): the tree must keep one",
+            v.iter().copied().collect::<Vec<_>>().join(" and ")
+        )));
+    }
+    let mut out = Vec::new();
+    for patch in patches {
+        let from_copy = packages.iter().find(|p| {
+            p["name"] == patch.krate.as_str()
+                && p["manifest_path"]
+                    .as_str()
+                    .is_some_and(|m| Path::new(m).starts_with(&patch.path))
+        });
+        match from_copy {
+            Some(p) => out.push(format!(
+                "{} {}",
+                patch.krate,
+                p["version"].as_str().unwrap_or("?")
+            )),
+            None => {
+                let wanted = versions
+                    .get(patch.krate.as_str())
+                    .map(|v| v.iter().copied().collect::<Vec<_>>().join(", "))
+                    .unwrap_or_else(|| "no version of it".into());
+                return Err(Error::Config(format!(
+                    "patch {} is not used: the tree asks for {} {wanted}, and the copy at {} is another version",
+                    patch.krate,
+                    patch.krate,
+                    patch.path.display()
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Removes the worktree when dropped, even when the build failed.
 struct Worktree<'a> {
     repo: &'a Path,
@@ -77,16 +241,12 @@ pub fn prepare_base(
     new_bin: &Path,
     target_dir: Option<PathBuf>,
     copy_to: &Path,
+    patches: &[Patch],
     log: &mut dyn FnMut(&str),
 ) -> Result<PathBuf> {
     let repo = toplevel()?;
     let commit = resolve(&repo, rev)?;
-    let target = target_dir.or_else(|| target_dir_of(this)).ok_or_else(|| {
-        Error::Config(format!(
-            "{} is not in a cargo target directory's release/ folder: pass --target-dir",
-            this.display()
-        ))
-    })?;
+    let target = build_target(this, target_dir)?;
     let cache = target.join("logbench-gate");
     if new_bin == this
         && let Some(head) = clean_head(&repo)
@@ -100,6 +260,7 @@ pub fn prepare_base(
     // build would be this binary again, so it is kept as BASE's rather than built (about 10
     // minutes of CI on 2 cores). Both sides then run the same code, an A/A comparison.
     if new_bin == this
+        && patches.is_empty()
         && !cache.join(&commit).join("bench-runner").is_file()
         && same_binary_inputs(&repo, &commit)
     {
@@ -108,7 +269,43 @@ pub fn prepare_base(
         ));
         remember(this, &commit, &cache, 3)?;
     }
-    build_revision(&repo, &commit, &target, &cache, log)
+    build_revision(&repo, &commit, &target, &cache, patches, log)
+}
+
+/// The cargo target directory to build a side into: `target_dir`, or the one `this` is in.
+fn build_target(this: &Path, target_dir: Option<PathBuf>) -> Result<PathBuf> {
+    target_dir.or_else(|| target_dir_of(this)).ok_or_else(|| {
+        Error::Config(format!(
+            "{} is not in a cargo target directory's release/ folder: pass --target-dir",
+            this.display()
+        ))
+    })
+}
+
+/// NEW built from the checkout's HEAD with `patches` (`gate --new-patch`), or found in the
+/// per-commit cache. Uncommitted changes are not in it: `log` says so.
+pub fn prepare_patched_new(
+    this: &Path,
+    target_dir: Option<PathBuf>,
+    patches: &[Patch],
+    log: &mut dyn FnMut(&str),
+) -> Result<PathBuf> {
+    let repo = toplevel()?;
+    let commit = resolve(&repo, "HEAD")?;
+    if clean_head(&repo).is_none() {
+        log(
+            "NEW is built from HEAD with the patches: the checkout's uncommitted changes are not in it",
+        );
+    }
+    let target = build_target(this, target_dir)?;
+    build_revision(
+        &repo,
+        &commit,
+        &target,
+        &target.join("logbench-gate"),
+        patches,
+        log,
+    )
 }
 
 /// Whether the checkout's tracked files that the bench-runner binary is built from (every file
@@ -147,11 +344,13 @@ pub fn build_revision(
     commit: &str,
     target_dir: &Path,
     cache_dir: &Path,
+    patches: &[Patch],
     log: &mut dyn FnMut(&str),
 ) -> Result<PathBuf> {
-    let kept = cache_dir.join(commit).join("bench-runner");
+    let key = cache_key(commit, patches);
+    let kept = cache_dir.join(&key).join("bench-runner");
     if kept.is_file() {
-        log(&format!("BASE {commit}: reusing {}", kept.display()));
+        log(&format!("{key}: reusing {}", kept.display()));
         // Touch it, so pruning keeps what is in use.
         let _ = std::fs::File::open(kept.parent().expect("has a parent"))
             .and_then(|d| d.set_modified(std::time::SystemTime::now()));
@@ -174,15 +373,55 @@ pub fn build_revision(
         ],
     )?;
     let worktree = Worktree { repo, path };
+    let mut described = Vec::new();
+    if !patches.is_empty() {
+        let manifest = worktree.path.join("Cargo.toml");
+        let mut text = std::fs::read_to_string(&manifest)
+            .map_err(|e| Error::io(format!("reading {}", manifest.display()), e))?;
+        text += "\n# Added by `bench-runner gate` for this build only.\n[patch.crates-io]\n";
+        for p in patches {
+            text += &format!(
+                "{} = {{ path = {:?} }}\n",
+                p.krate,
+                p.path.display().to_string()
+            );
+            described.push(p.describe());
+        }
+        std::fs::write(&manifest, text)
+            .map_err(|e| Error::io(format!("writing {}", manifest.display()), e))?;
+        let meta = Command::new("cargo")
+            .current_dir(&worktree.path)
+            .args(["metadata", "--format-version", "1"])
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .map_err(|e| Error::io("running cargo metadata", e))?;
+        if !meta.status.success() {
+            let err = String::from_utf8_lossy(&meta.stderr);
+            return Err(Error::Config(format!(
+                "the patched tree does not resolve: {}",
+                logbench_common::cli::single_line(&err)
+            )));
+        }
+        let json: serde_json::Value = serde_json::from_slice(&meta.stdout)
+            .map_err(|e| Error::Config(format!("cargo metadata: {e}")))?;
+        let versions = check_resolution(&json, patches)?;
+        log(&format!("{key}: patched with {}", versions.join(", ")));
+    }
     let uplifted = target_dir.join("release").join("bench-runner");
     let saved = uplifted.with_extension("gate-saved");
     let saved = (uplifted.is_file() && copy_executable(&uplifted, &saved).is_ok()).then_some(saved);
     log(&format!(
-        "BASE {commit}: building bench-runner in {} (target {})",
+        "{key}: building bench-runner in {} (target {})",
         worktree.path.display(),
         target_dir.display()
     ));
-    let out = Command::new("cargo")
+    let mut cargo = Command::new("cargo");
+    if !described.is_empty() {
+        // Recorded in the binary's results (environment.engine_patches).
+        cargo.env("LOGBENCH_ENGINE_PATCHES", described.join("; "));
+    }
+    let out = cargo
         .current_dir(&worktree.path)
         // build.rs reruns (and records this commit) when the directory differs.
         .env("PWD", &worktree.path)
@@ -206,7 +445,7 @@ pub fn build_revision(
     let result = match (out.status.success(), built) {
         (true, Some(exe)) => copy_executable(&exe, &kept).map(|()| kept),
         _ => Err(Error::Config(format!(
-            "building BASE {commit} failed ({}); see cargo's messages above",
+            "building {key} failed ({}); see cargo's messages above",
             out.status
         ))),
     };
@@ -286,6 +525,91 @@ mod tests {
             &[&["-c", "user.name=t", "-c", "user.email=t@t"][..], args].concat(),
         )
         .unwrap()
+    }
+
+    fn copy_of(dir: &Path, name: &str, version: &str) -> PathBuf {
+        let d = dir.join(format!("{name}-{version}"));
+        std::fs::create_dir_all(d.join("src")).unwrap();
+        std::fs::write(
+            d.join("Cargo.toml"),
+            format!("[package]\nname = \"{name}\"\nversion = \"{version}\"\n"),
+        )
+        .unwrap();
+        std::fs::write(d.join("src/lib.rs"), "pub fn f() {}\n").unwrap();
+        d
+    }
+
+    #[test]
+    fn a_patch_names_a_copy_of_its_crate_and_hashes_its_sources() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = copy_of(tmp.path(), "datafusion-functions", "55.2.0");
+        let spec = format!("datafusion-functions={}", d.display());
+        let p = Patch::parse(&spec).unwrap();
+        assert_eq!(p.krate, "datafusion-functions");
+        assert_eq!(p.hash.len(), 64);
+        // A build directory does not change the hash; a source file does.
+        std::fs::create_dir_all(d.join("target")).unwrap();
+        std::fs::write(d.join("target/x"), "built").unwrap();
+        assert_eq!(Patch::parse(&spec).unwrap().hash, p.hash);
+        std::fs::write(d.join("src/lib.rs"), "pub fn g() {}\n").unwrap();
+        let changed = Patch::parse(&spec).unwrap();
+        assert_ne!(changed.hash, p.hash);
+        assert_ne!(
+            cache_key("c0ffee", std::slice::from_ref(&p)),
+            cache_key("c0ffee", &[changed])
+        );
+        assert_eq!(cache_key("c0ffee", &[]), "c0ffee");
+        assert!(p.describe().contains("(sources sha256:"));
+        for (bad, says) in [
+            ("datafusion-functions".to_string(), "expected CRATE=PATH"),
+            (
+                format!("datafusion-common={}", d.display()),
+                "holds the crate datafusion-functions",
+            ),
+            (
+                "datafusion-functions=/no/such/dir".to_string(),
+                "/no/such/dir",
+            ),
+        ] {
+            let e = Patch::parse(&bad).unwrap_err().to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_patched_graph_is_refused_with_two_engines_or_an_unused_copy() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = copy_of(tmp.path(), "datafusion-functions", "55.2.0");
+        let patch = Patch::parse(&format!("datafusion-functions={}", d.display())).unwrap();
+        let pkg = |name: &str, version: &str, manifest: &str| serde_json::json!({"name": name, "version": version, "manifest_path": manifest});
+        let registry = "/home/u/.cargo/registry/src/x/Cargo.toml";
+        let from_copy = d.join("Cargo.toml").display().to_string();
+        let used = serde_json::json!({"packages": [
+            pkg("arrow", "59.3.2", registry),
+            pkg("datafusion", "55.2.0", registry),
+            pkg("datafusion-functions", "55.2.0", &from_copy),
+        ]});
+        assert_eq!(
+            check_resolution(&used, std::slice::from_ref(&patch)).unwrap(),
+            ["datafusion-functions 55.2.0"]
+        );
+        let unused = serde_json::json!({"packages": [
+            pkg("datafusion-functions", "55.2.0", registry),
+        ]});
+        let e = check_resolution(&unused, std::slice::from_ref(&patch))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is not used") && e.contains("55.2.0"), "{e}");
+        let two = serde_json::json!({"packages": [
+            pkg("arrow", "59.3.2", registry),
+            pkg("arrow", "60.0.0", registry),
+            pkg("datafusion-functions", "55.2.0", &from_copy),
+        ]});
+        let e = check_resolution(&two, &[patch]).unwrap_err().to_string();
+        assert!(
+            e.contains("second copy of arrow (59.3.2 and 60.0.0)"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -20,12 +20,13 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, Result};
 use crate::results::RunResult;
 
+pub mod answers;
 mod build;
 mod merge;
 
 pub use build::{
-    build_revision, clean_head, copy_executable, prepare_base, remember, resolve, target_dir_of,
-    toplevel,
+    Patch, build_revision, cache_key, check_resolution, clean_head, copy_executable, prepare_base,
+    prepare_patched_new, remember, resolve, target_dir_of, toplevel,
 };
 pub use merge::merge_dir;
 use merge::merge_side;
@@ -316,11 +317,19 @@ pub struct Config {
     pub max_minutes: f64,
     pub base_set: Vec<String>,
     pub new_set: Vec<String>,
+    /// Engine crates each side is built with from a local copy (`--base-patch`,
+    /// `--new-patch`); NEW with patches is built from HEAD, not taken from `new_bin`.
+    pub base_patches: Vec<Patch>,
+    pub new_patches: Vec<Patch>,
+    /// Queries whose answer change is expected (`--accept-answer-change`).
+    pub accept_answer_changes: Vec<String>,
 }
 
 /// What a finished gate measured and concluded.
 pub struct Finished {
     pub comparison: crate::compare::Comparison,
+    /// Each changed answer, both sides' rows and the oracle's verdict.
+    pub answer_changes: Vec<answers::AnswerChange>,
     pub rounds: u32,
     /// Seconds spent counting instructions, and measuring the rounds.
     pub count_s: f64,
@@ -338,10 +347,15 @@ pub fn run(
     let out = &cfg.out;
     std::fs::create_dir_all(out)
         .map_err(|e| Error::Config(format!("creating {}: {e}", out.display())))?;
-    if !cfg.new_bin.is_file() {
+    let new_bin = if cfg.new_patches.is_empty() {
+        cfg.new_bin.clone()
+    } else {
+        prepare_patched_new(&cfg.this, cfg.target_dir.clone(), &cfg.new_patches, log)?
+    };
+    if !new_bin.is_file() {
         return Err(Error::Config(format!(
             "NEW binary {} not found",
-            cfg.new_bin.display()
+            new_bin.display()
         )));
     }
     // Building BASE replaces the binary cargo leaves in the target directory: NEW then runs
@@ -359,9 +373,10 @@ pub fn run(
             let base = prepare_base(
                 &cfg.base,
                 &cfg.this,
-                &cfg.new_bin,
+                &new_bin,
                 cfg.target_dir.clone(),
                 &copy,
+                &cfg.base_patches,
                 log,
             )?;
             (base, Some(copy))
@@ -409,7 +424,7 @@ pub fn run(
     };
     let new = Side {
         name: "new",
-        bin: new_copy.clone().unwrap_or_else(|| cfg.new_bin.clone()),
+        bin: new_copy.clone().unwrap_or_else(|| new_bin.clone()),
         settings: cfg.new_set.clone(),
     };
     log(&format!(
@@ -434,10 +449,15 @@ pub fn run(
     let measuring = Instant::now();
     let measured = counted.and_then(|c| Ok((c, measure(&plan, &base, &new, log)?)));
     let measure_s = measuring.elapsed().as_secs_f64();
-    if let Some(c) = &new_copy {
-        let _ = std::fs::remove_file(c);
-    }
-    let ([base_counted, new_counted], mut m) = measured?;
+    let ([base_counted, new_counted], mut m) = match measured {
+        Ok(m) => m,
+        Err(e) => {
+            if let Some(c) = &new_copy {
+                let _ = std::fs::remove_file(c);
+            }
+            return Err(e);
+        }
+    };
     // Instructions are judged only where both sides were counted, and counted alike: a side
     // on another allocator or runtime (BASE from before a change of either) counts another
     // program's work.
@@ -452,9 +472,52 @@ pub fn run(
     }
     m.base.write(&out.join("base.json"))?;
     m.new.write(&out.join("new.json"))?;
-    let comparison = crate::compare::compare(&m.base, &m.new, opts)?;
+    let mut comparison = crate::compare::compare(&m.base, &m.new, opts)?;
+    for name in comparison.accept_answer_changes(&cfg.accept_answer_changes) {
+        log(&format!(
+            "--accept-answer-change {name}: its answer did not change"
+        ));
+    }
+    // Each changed answer once more on both sides, row by row and against DuckDB.
+    let changed: Vec<(String, bool)> = comparison
+        .queries
+        .iter()
+        .filter(|q| q.answer_changed)
+        .map(|q| {
+            let ordered = queries
+                .iter()
+                .find(|w| w.name == q.query)
+                .is_some_and(|w| w.fixes_order());
+            (q.query.clone(), ordered)
+        })
+        .collect();
+    let answer_changes = if changed.is_empty() {
+        Vec::new()
+    } else {
+        log(&format!(
+            "{} answers changed: each answered once more by both sides and by DuckDB",
+            changed.len()
+        ));
+        let found =
+            answers::explain_changes(&plan, [&base, &new], &changed, &answers::answers_dir(out));
+        match found {
+            Ok(found) => {
+                let md: String = found.iter().map(|a| a.to_markdown() + "\n").collect();
+                crate::results::write_file(&out.join("answers.md"), md.as_bytes())?;
+                found
+            }
+            Err(e) => {
+                log(&format!("the changed answers could not be shown: {e}"));
+                Vec::new()
+            }
+        }
+    };
+    if let Some(c) = &new_copy {
+        let _ = std::fs::remove_file(c);
+    }
     Ok(Finished {
         comparison,
+        answer_changes,
         rounds: m.rounds,
         count_s,
         measure_s,

@@ -161,6 +161,11 @@ pub struct Environment {
     /// files from before the choice existed, which ran on the C library's malloc.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allocator: Option<String>,
+    /// Engine crates this binary was built with from a local copy instead of the registry
+    /// (`[patch.crates-io]`, as `gate --new-patch` adds it): `crate=path`, with a hash of the
+    /// copy's sources where the gate computed one. Empty for a stock build.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub engine_patches: Vec<String>,
 }
 
 impl Environment {
