@@ -1,5 +1,5 @@
 //! "Latency under load": `bench-runner load` results. Per result a table of its rates; charts of
-//! response and service time against offered load and of achieved against offered throughput
+//! response and service p99 against offered load and of achieved against offered throughput
 //! (one line per result), and for each rate its latency over time: the per-second p99 of the
 //! requests due in that second, and the requests in flight.
 
@@ -109,11 +109,11 @@ fn latency_chart(doc: &mut Doc, loads: &[LoadInput]) -> Result<()> {
     let mut lines = Vec::new();
     for l in loads {
         type Pick = fn(&crate::load::Latencies) -> u64;
-        let picks: [(&str, Pick); 4] = [
+        // p99 only: two lines a result, each its own colour for up to two results (the p50s
+        // are in the tables).
+        let picks: [(&str, Pick); 2] = [
             ("response p99", |x| x.response.p99),
             ("service p99", |x| x.service.p99),
-            ("response p50", |x| x.response.p50),
-            ("service p50", |x| x.service.p50),
         ];
         for (what, pick) in picks {
             let pts: Vec<(f64, f64)> = l
@@ -126,7 +126,7 @@ fn latency_chart(doc: &mut Doc, loads: &[LoadInput]) -> Result<()> {
         }
     }
     let svg = charts::lines(
-        "Response and service time against offered load",
+        "Response and service p99 against offered load",
         &rates_axis(),
         &[Panel {
             y: Axis {
@@ -139,7 +139,7 @@ fn latency_chart(doc: &mut Doc, loads: &[LoadInput]) -> Result<()> {
     )?;
     doc.chart(
         "load-latency.svg",
-        "Response and service p50 and p99 against the offered rate",
+        "Response and service p99 against the offered rate",
         svg,
     );
     Ok(())
@@ -262,7 +262,11 @@ fn over_time_chart(doc: &mut Doc, label: &str, k: usize, run: &RateRun) -> Resul
         ],
     )?;
     doc.chart(
-        &format!("load-{}-rate{}.svg", slug(label), k + 1),
+        &format!(
+            "load-{}-rate{}.svg",
+            slug(label.trim_start_matches("load-")),
+            k + 1
+        ),
         &format!(
             "{label} at {} requests/s: per-second response p99 and requests in flight",
             charts::fmt_number(run.offered_rate)
