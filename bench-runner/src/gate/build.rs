@@ -349,8 +349,10 @@ pub fn build_revision(
 ) -> Result<PathBuf> {
     let key = cache_key(commit, patches);
     let kept = cache_dir.join(&key).join("bench-runner");
+    // Named as the log has always named it: BASE <commit>, or NEW <commit>-patched-<hash>.
+    let side = if patches.is_empty() { "BASE" } else { "side" };
     if kept.is_file() {
-        log(&format!("{key}: reusing {}", kept.display()));
+        log(&format!("{side} {key}: reusing {}", kept.display()));
         // Touch it, so pruning keeps what is in use.
         let _ = std::fs::File::open(kept.parent().expect("has a parent"))
             .and_then(|d| d.set_modified(std::time::SystemTime::now()));
