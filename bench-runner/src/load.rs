@@ -166,6 +166,16 @@ pub struct Request {
 }
 
 impl Request {
+    /// A request answered well: for tests of what is computed from the records.
+    #[cfg(test)]
+    pub(crate) fn answered(intended_us: u64, started_us: u64, ended_us: u64) -> Self {
+        Self {
+            started_us: Some(started_us),
+            ended_us: Some(ended_us),
+            ..Self::unstarted("q", intended_us, "ok", None)
+        }
+    }
+
     /// A request that has not ended (yet): dropped, or interrupted before it started.
     fn unstarted(query: &str, intended_us: u64, outcome: &str, detail: Option<String>) -> Self {
         Self {
@@ -995,29 +1005,11 @@ impl LoadComparison {
             out += "no offered rate ran in both\n";
             return out;
         }
-        let rows = self.rows();
-        let widths: Vec<usize> = (0..7)
-            .map(|c| {
-                rows.iter()
-                    .map(|r| r[c].chars().count())
-                    .chain([Self::HEADER[c].chars().count()])
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        let line = |cells: Vec<&str>| {
-            cells
-                .iter()
-                .zip(&widths)
-                .map(|(c, w)| format!("{c:>w$}"))
-                .collect::<Vec<_>>()
-                .join("  ")
-                + "\n"
-        };
-        out += &line(Self::HEADER.to_vec());
-        for r in &rows {
-            out += &line(r.iter().map(String::as_str).collect());
+        let mut t = crate::table::new(&Self::HEADER, &[0, 1, 2, 3, 4, 5, 6]);
+        for r in self.rows() {
+            t.add_row(r.to_vec());
         }
+        out += &crate::table::render(&t);
         out += "One run per rate: ratios, no verdicts (no interval to judge them by).\n";
         out
     }
@@ -1132,16 +1124,7 @@ mod tests {
 
     #[test]
     fn response_time_counts_from_the_intended_start() {
-        let r = |intended, started, ended| Request {
-            query: "q".into(),
-            intended_us: intended,
-            started_us: Some(started),
-            ended_us: Some(ended),
-            outcome: "ok".into(),
-            detail: None,
-            job: None,
-            cancelled_job: None,
-        };
+        let r = Request::answered;
         let mut dropped = r(10, 0, 0);
         dropped.outcome = "dropped".into();
         (dropped.started_us, dropped.ended_us) = (None, None);

@@ -172,6 +172,28 @@ pub async fn cancel_job(addr: &str, job_id: &str, timeout: Duration, wait: Durat
     }
 }
 
+/// Cancels every job still queued or running, of those submitted at or after `since_ms` (ms
+/// since the Unix epoch; a queued job with no start time yet counts) where given, each waited
+/// for as [`cancel_job`] does, oldest first; their ids.
+pub async fn cancel_active(
+    addr: &str,
+    since_ms: Option<u64>,
+    timeout: Duration,
+    wait: Duration,
+) -> Result<Vec<String>> {
+    let mut all = jobs(addr, timeout).await?;
+    all.sort_by(|a, b| (a.start_time, &a.job_id).cmp(&(b.start_time, &b.job_id)));
+    let mut cancelled = Vec::new();
+    for j in all {
+        let recent = since_ms.is_none_or(|s| j.start_time == 0 || j.start_time >= s);
+        if j.active() && recent {
+            cancel_job(addr, &j.job_id, timeout, wait).await?;
+            cancelled.push(j.job_id);
+        }
+    }
+    Ok(cancelled)
+}
+
 /// One registered executor, as `GET /api/executors` lists it.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Executor {

@@ -232,11 +232,7 @@ pub async fn exec(cmd: Command) -> Outcome {
             let mut jobs = rest::jobs(&addr, bound).await?;
             jobs.sort_by(|a, b| (a.start_time, &a.job_id).cmp(&(b.start_time, &b.job_id)));
             if cancel_active {
-                let mut cancelled = Vec::new();
-                for j in jobs.iter().filter(|j| j.active()) {
-                    rest::cancel_job(&addr, &j.job_id, bound, bound).await?;
-                    cancelled.push(j.job_id.clone());
-                }
+                let cancelled = rest::cancel_active(&addr, None, bound, bound).await?;
                 if json {
                     print!("{}", pretty(&cancelled));
                 } else {

@@ -381,15 +381,13 @@ impl Engine for BallistaEngine {
     }
 
     async fn cancel_active_since(&self, since_ms: u64) -> Result<Vec<String>> {
-        let mut cancelled = Vec::new();
-        for j in rest::jobs(&self.scheduler, CONNECT_TIMEOUT).await? {
-            // A queued job may carry no start time yet (0).
-            if j.active() && (j.start_time == 0 || j.start_time >= since_ms) {
-                rest::cancel_job(&self.scheduler, &j.job_id, CONNECT_TIMEOUT, CANCEL_WAIT).await?;
-                cancelled.push(j.job_id);
-            }
-        }
-        Ok(cancelled)
+        rest::cancel_active(
+            &self.scheduler,
+            Some(since_ms),
+            CONNECT_TIMEOUT,
+            CANCEL_WAIT,
+        )
+        .await
     }
 
     /// The executors (this process only plans and fetches answers).

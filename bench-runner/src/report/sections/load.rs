@@ -281,16 +281,7 @@ mod tests {
     use super::*;
 
     fn req(intended: u64, started: u64, ended: u64) -> Request {
-        Request {
-            query: "q".into(),
-            intended_us: intended,
-            started_us: Some(started),
-            ended_us: Some(ended),
-            outcome: "ok".into(),
-            detail: None,
-            job: None,
-            cancelled_job: None,
-        }
+        Request::answered(intended, started, ended)
     }
 
     #[test]
