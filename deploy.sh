@@ -8,13 +8,14 @@ usage() {
   cat <<'EOF'
 Usage:
   ./deploy.sh [local] [--rows N] [--files N] [--executors N] [--iterations N|auto] [--profile]
-              [--engines LIST] [--load-rates LIST] [--dry-run]
+              [--engines LIST] [--load-rates LIST [--load-duration S]] [--dry-run]
   ./deploy.sh compose up|bench|results|down|status [--executors N] [--rows N] [--files N]
               [--iterations N|auto] [--store volume|s3] [--base local|public] [--project NAME]
-              [--scale F] [--bin-dir DIR] [--dry-run]
+              [--scale F] [--bin-dir DIR] [--load-rates LIST [--load-duration S]] [--dry-run]
   ./deploy.sh k8s up|bench|results|down|status|render [--executors N] [--rows N] [--files N]
               [--iterations N|auto] [--overlay local|multinode] [--image [REGISTRY/]NAME[:TAG]]
-              [--scale F] [--storage-class NAME] [--load KIND] [--bin-dir DIR] [--dry-run]
+              [--scale F] [--storage-class NAME] [--load KIND] [--bin-dir DIR]
+              [--load-rates LIST [--load-duration S]] [--dry-run]
 
 local (the default): builds the release binaries; generates the dataset into data/logs-<rows>
   (kept when a valid one with the same parameters is there, checked against its manifest);
@@ -32,9 +33,12 @@ local (the default): builds the release binaries; generates the dataset into dat
   pinned Python tools are installed first (scripts/ci/pytools.sh, into
   ~/.cache/logbench/venv or $LOGBENCH_VENV). Without ballista no cluster is started.
   --load-rates LIST: after the serial runs, a load sweep on DataFusion and on Ballista (of the
-  engines run) on the same dataset and cluster: `bench-runner load --rate LIST --duration 30`,
-  every workload query in the mix, into results/<run>.load-<engine>.json, in the same report.
-  Rates are requests per second, comma-separated (for example 0.5,1,2 at 200M rows).
+  engines run) on the same dataset and cluster: `bench-runner load --rate LIST --duration S`
+  (--load-duration, default 30 s a rate), every workload query in the mix, into
+  results/<run>.load-<engine>.json, in the same report. Rates are requests per second,
+  comma-separated (for example 0.5,1,2 at 200M rows). compose bench and k8s bench take the
+  same two flags: the sweep runs after the bench in the logbench-load Job's containers
+  (DataFusion in the runner's container, then Ballista through the scheduler).
 
 compose: the Kubernetes topology in containers on this machine (docker compose, files under
   .bench/compose-<project>/, generated from deploy/k8s by deploy/compose.py): a scheduler and
@@ -142,6 +146,7 @@ executors=2
 iterations=auto
 engines=datafusion,ballista
 load_rates=
+load_duration=30
 profile=false
 overlay=local
 image=
@@ -194,10 +199,14 @@ while [[ $# -gt 0 ]]; do
         die "--engines takes datafusion, ballista and duckdb, comma-separated, not '$2'" 2
       engines=$2 ;;
     --load-rates)
-      [[ $mode == local ]] || die "--load-rates is for the local pipeline (bench-runner load elsewhere)" 2
+      [[ $mode == local || $action == bench || $action == render ]] ||
+        die "--load-rates is for the local pipeline and for $mode bench" 2
       [[ $2 =~ ^[0-9]*\.?[0-9]+(,[0-9]*\.?[0-9]+)*$ && ! $2 =~ (^|,)0*\.?0*(,|$) ]] ||
         die "--load-rates takes requests per second above zero, comma-separated, not '$2'" 2
       load_rates=$2 ;;
+    --load-duration)
+      [[ $2 =~ ^[0-9]*\.?[0-9]+$ && ! $2 =~ ^0*\.?0*$ ]] || die "--load-duration needs seconds above zero, not '$2'" 2
+      load_duration=$2 ;;
     --overlay) overlay=$2 ;;
     --image) image=$2 ;;
     --store)
@@ -279,7 +288,7 @@ local_pipeline() {
       local out=results/$run.load-$engine.json
       loads+=("$out")
       sweep() { # ENGINE OUT: exit 1 (a request failed) still leaves its file for the report
-        local args=(--data "$data" --engine "$1" --rate "$load_rates" --duration 30 --out "$2")
+        local args=(--data "$data" --engine "$1" --rate "$load_rates" --duration "$load_duration" --out "$2")
         [[ $1 == ballista ]] && args+=("${cluster_args[@]}")
         run "$bin/bench-runner" load "${args[@]}" || {
           local rc=$?
@@ -287,7 +296,7 @@ local_pipeline() {
           return $rc
         }
       }
-      step "load sweep on $engine: $load_rates requests/s, 30 s each" sweep "$engine" "$out"
+      step "load sweep on $engine: $load_rates requests/s, $load_duration s each" sweep "$engine" "$out"
     done
   fi
   if $ballista; then
@@ -374,6 +383,8 @@ configMapGenerator:
       - LOGBENCH_ITERATIONS=$iterations
       - LOGBENCH_RUN_ID=$1
       - LOGBENCH_IMAGE=$name:$tag
+      - LOGBENCH_LOAD_RATES=${load_rates:-1}
+      - LOGBENCH_LOAD_DURATION=$load_duration
 EOK
     if [[ -n $storage_class ]]; then
       cat <<EOK
@@ -604,6 +615,14 @@ k8s_bench() {
   if ((rc != 0)) && [[ -z $job_exit ]]; then
     die "the bench Job did not run to an end (what its containers did is above)"
   fi
+  local lrc=0 load_exit=
+  if [[ -n $load_rates ]]; then
+    # The load sweep: its own Job on the same cluster and dataset (DataFusion, then Ballista).
+    local bench_exit=$job_exit
+    k8s_job load 7260 || lrc=$?
+    load_exit=$job_exit job_exit=$bench_exit
+    ((lrc == 0)) || [[ -n $load_exit ]] || die "the load Job did not run to an end (what its containers did is above)"
+  fi
   # bench-runner writes its result file before it exits 1 (a query failed, or the engines
   # disagreed): the file is copied and the report rendered whatever its exit code.
   ((rc == 0)) || log "bench-runner exited ${job_exit}: copying its result file anyway"
@@ -612,6 +631,11 @@ k8s_bench() {
     0 | "") ;;
     1) die "done, but some queries failed or the engines disagreed (bench-runner exited 1; the report lists them)" 1 ;;
     *) die "bench-runner exited $job_exit (its last log lines are above)" 1 ;;
+  esac
+  case $load_exit in
+    0 | "") ;;
+    1) die "done, but some requests failed under load (bench-runner load exited 1; the report shows them)" 1 ;;
+    *) die "bench-runner load exited $load_exit (its last log lines are above)" 1 ;;
   esac
 }
 
@@ -625,22 +649,35 @@ k8s_results() { # [FILE]: this run's result file, or the newest
     kubectl -n "$ns" exec logbench-results -- ls /data/results | grep -qx "$newest" ||
       die "bench-runner wrote no result file /data/results/$newest"
   else
-    newest=$(kubectl -n "$ns" exec logbench-results -- ls -t /data/results | head -n 1)
+    newest=$(kubectl -n "$ns" exec logbench-results -- ls -t /data/results | grep -v '\.load-' | head -n 1 || true)
     [[ -n $newest ]] || die "no result file in /data/results yet: run ./deploy.sh k8s bench"
   fi
   local_file=results/$newest
   mkdir -p results
-  if $dry_run; then
-    printf '+ kubectl -n %s exec logbench-results -- cat /data/results/%s > %s\n' "$ns" "$newest" "$local_file"
-  else
-    kubectl -n "$ns" exec logbench-results -- cat "/data/results/$newest" >"$local_file.tmp"
-    mv "$local_file.tmp" "$local_file"
-    log "copied $local_file"
-  fi
+  # The run's file, and its load sweep's (RUN.load-ENGINE.json) where there are any.
+  local f copy=("$newest") loads=() listing=
+  $dry_run || listing=$(kubectl -n "$ns" exec logbench-results -- ls /data/results)
+  for f in "${newest%.json}".load-{datafusion,ballista}.json; do
+    if $dry_run; then
+      [[ -n $load_rates ]] && copy+=("$f")
+    else
+      grep -qxF "$f" <<<"$listing" && copy+=("$f")
+    fi
+  done
+  for f in "${copy[@]}"; do
+    if $dry_run; then
+      printf '+ kubectl -n %s exec logbench-results -- cat /data/results/%s > results/%s\n' "$ns" "$f" "$f"
+    else
+      kubectl -n "$ns" exec logbench-results -- cat "/data/results/$f" >"results/$f.tmp"
+      mv "results/$f.tmp" "results/$f"
+      log "copied results/$f"
+    fi
+    [[ $f == "$newest" ]] || loads+=("results/$f")
+  done
   if [[ -z $bin_dir ]]; then
     step "build bench-runner for the report" run cargo build --release --workspace --bin bench-runner
   fi
-  step "render the report" run "$bin/bench-runner" report "$local_file" --out "results/${newest%.json}"
+  step "render the report" run "$bin/bench-runner" report "$local_file" "${loads[@]}" --out "results/${newest%.json}"
   printf 'result: %s\nreport: results/%s/report.html\n' "$local_file" "${newest%.json}"
 }
 
@@ -705,14 +742,15 @@ write_compose() { # RUN-ID
   local key=logbench:logbench-secret
   [[ -f $cdir/s3-key ]] && key=$(cat "$cdir/s3-key")
   if $dry_run; then
-    printf '+ deploy/compose.py --executors %s --rows %s --files %s --iterations %s --run-id %s --store %s --image %s --project %s --scale %s > %s\n' \
-      "$executors" "$rows" "$files" "$iterations" "$1" "$store" "$image" "$project" "$scale" "$cfile"
+    printf '+ deploy/compose.py --executors %s --rows %s --files %s --iterations %s --run-id %s --store %s --image %s --project %s --scale %s --load-rates %s --load-duration %s > %s\n' \
+      "$executors" "$rows" "$files" "$iterations" "$1" "$store" "$image" "$project" "$scale" "${load_rates:-1}" "$load_duration" "$cfile"
     return
   fi
   mkdir -p "$cdir"
   python deploy/compose.py --executors "$executors" --rows "$rows" --files "$files" \
     --iterations "$iterations" --run-id "$1" --store "$store" --image "$image" \
-    --moto-image logbench-moto:dev --project "$project" --s3-key "$key" --scale "$scale" >"$cfile.tmp"
+    --moto-image logbench-moto:dev --project "$project" --s3-key "$key" --scale "$scale" \
+    --load-rates "${load_rates:-1}" --load-duration "$load_duration" >"$cfile.tmp"
   mv "$cfile.tmp" "$cfile"
 }
 
@@ -755,27 +793,50 @@ compose_bench() {
   compose run --rm bench || rc=$?
   # 1: a query failed or the engines disagreed, and the result file says which.
   ((rc == 0 || rc == 1)) || die "bench-runner exited $rc (no result written)"
-  compose_results
+  if [[ -n $load_rates ]]; then
+    local engine lrc
+    for engine in datafusion ballista; do
+      step_no=$((step_no + 1))
+      log "[$step_no] load sweep on $engine: $load_rates requests/s, $load_duration s each"
+      lrc=0
+      compose run --rm "load-$engine" || lrc=$?
+      # 1: a request failed under load; its file is written and the report shows it.
+      ((lrc == 0 || lrc == 1)) || die "the load sweep on $engine exited $lrc"
+      ((lrc == 0)) || rc=1
+    done
+  fi
+  compose_results "$id"
   ((rc == 0)) || die "done, but some queries failed or the engines disagreed (the report lists them)" 1
 }
 
-compose_results() {
-  local tmp newest
+compose_results() { # [RUN-ID]: that run's result files, or the newest run's
+  local tmp newest loads=() f
   if $dry_run; then
     run docker cp "$project-scheduler:/data/results/." "$cdir/results"
-    newest=compose-RUN.json
+    newest=${1:-compose-RUN}.json
+    [[ -n $load_rates ]] && loads=("results/${newest%.json}.load-datafusion.json" "results/${newest%.json}.load-ballista.json")
   else
     tmp=$(mktemp -d)
     docker cp "$project-scheduler:/data/results/." "$tmp" >/dev/null 2>&1 || true
-    # The newest by modification time (run ids are timestamps, but a copied-in file may not be).
-    newest=$(find "$tmp" -maxdepth 1 -name '*.json' -printf '%T@ %f\n' | sort -rn | head -n 1 | cut -d' ' -f2-)
-    [[ -n $newest ]] || { rm -rf "$tmp"; die "no result file on the data volume yet: run ./deploy.sh compose bench"; }
+    if [[ -n ${1:-} ]]; then
+      newest=$1.json
+      [[ -f $tmp/$newest ]] || { rm -rf "$tmp"; die "bench-runner wrote no result file /data/results/$newest"; }
+    else
+      # The newest run by modification time (run ids are timestamps, but a copied-in file may
+      # not be); a load sweep's files (RUN.load-ENGINE.json) go with their run.
+      newest=$(find "$tmp" -maxdepth 1 -name '*.json' ! -name '*.load-*.json' -printf '%T@ %f\n' | sort -rn | head -n 1 | cut -d' ' -f2-)
+      [[ -n $newest ]] || { rm -rf "$tmp"; die "no result file on the data volume yet: run ./deploy.sh compose bench"; }
+    fi
     mkdir -p results
-    cp "$tmp/$newest" "results/$newest.tmp" && mv "results/$newest.tmp" "results/$newest"
+    for f in "$newest" "${newest%.json}".load-{datafusion,ballista}.json; do
+      [[ -f $tmp/$f ]] || continue
+      cp "$tmp/$f" "results/$f.tmp" && mv "results/$f.tmp" "results/$f"
+      log "copied results/$f"
+      [[ $f == "$newest" ]] || loads+=("results/$f")
+    done
     rm -rf "$tmp"
-    log "copied results/$newest"
   fi
-  step "render the report" run "$bin/bench-runner" report "results/$newest" --out "results/${newest%.json}"
+  step "render the report" run "$bin/bench-runner" report "results/$newest" "${loads[@]}" --out "results/${newest%.json}"
   printf 'result: results/%s\nreport: results/%s/report.html\n' "$newest" "${newest%.json}"
 }
 

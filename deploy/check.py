@@ -238,12 +238,22 @@ def check(docs, bin_dir):
             problems.append(f"executor: registers through {host}, which does not publish not-ready addresses")
         if service_port(host, "executor --scheduler-host") != int(execu.get("--scheduler-port", 50050)):
             problems.append("executor: --scheduler-port differs from the Service's port")
+    # The Ballista clients: the bench, and the load sweep's Ballista container.
+    clients = [("bench", bench)]
+    if "load-ballista" in flags_by_container:
+        clients.append(("load-ballista", flags_by_container["load-ballista"]))
+    for who, flags in clients:
+        if not flags:
+            continue
+        host, _, port = flags.get("--scheduler", ":").rpartition(":")
+        if service_port(host, f"{who} --scheduler") != int(port or 0):
+            problems.append(f"{who}: --scheduler port differs from the Service's port")
+        if flags.get("--event-log-dir") != sched.get("--event-log-dir"):
+            problems.append(f"{who}: --event-log-dir is not where the scheduler writes its event log")
+    for who in ("load-datafusion", "load-ballista"):
+        if who in flags_by_container and flags_by_container[who].get("--data") != bench.get("--data"):
+            problems.append(f"{who}: --data is not the dataset the bench reads")
     if bench:
-        host, _, port = bench.get("--scheduler", ":").rpartition(":")
-        if service_port(host, "bench --scheduler") != int(port or 0):
-            problems.append("bench: --scheduler port differs from the Service's port")
-        if bench.get("--event-log-dir") != sched.get("--event-log-dir"):
-            problems.append("bench: --event-log-dir is not where the scheduler writes its event log")
         data = bench.get("--data", "")
         if data.startswith("s3://"):
             problems += check_object_store(data, services, flags_by_container, env_of)

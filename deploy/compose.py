@@ -19,7 +19,8 @@ port is published.
 
     deploy/compose.py --executors N --rows N --files N --iterations N|auto --run-id ID
                       [--store volume|s3] [--image logbench:dev] [--moto-image TAG]
-                      [--project logbench] [--s3-key ID:SECRET] [--scale F] > compose.yaml
+                      [--project logbench] [--s3-key ID:SECRET] [--scale F]
+                      [--load-rates LIST] [--load-duration S] > compose.yaml
     deploy/compose.py --check   # the compose file's commands against the manifests' (exit 1)
 """
 
@@ -82,6 +83,7 @@ def manifests(store):
         "executor": pod_spec(find(base, "Deployment", "logbench-executor")),
         "data-gen": pod_spec(find(base, "Job", "logbench-data-gen")),
         "bench": pod_spec(find(base, "Job", "logbench-bench")),
+        "load": pod_spec(find(base, "Job", "logbench-load")),
     }
     services = [d["metadata"]["name"] for d in base if d["kind"] == "Service"]
     if store == "s3":
@@ -89,7 +91,7 @@ def manifests(store):
         mk = docs(multi / "kustomization.yaml")[0]
         config.update(literals(mk))
         for name, file in [("scheduler", "scheduler.yaml"), ("executor", "executor.yaml"),
-                           ("bench", "bench.yaml"), ("data-gen", "data-gen.yaml")]:
+                           ("bench", "bench.yaml"), ("load", "load.yaml"), ("data-gen", "data-gen.yaml")]:
             patch = pod_spec(docs(multi / file)[0])
             merge_pod(pods[name], patch)
     return pods, services, config
@@ -186,7 +188,8 @@ def build(a):
         for pod in pods.values():
             scale_doc({"kind": "Job", "spec": {"template": {"spec": pod}}}, a.scale)
     config.update(LOGBENCH_ROWS=a.rows, LOGBENCH_FILES=a.files, LOGBENCH_ITERATIONS=a.iterations,
-                  LOGBENCH_RUN_ID=a.run_id, LOGBENCH_IMAGE=a.image)
+                  LOGBENCH_RUN_ID=a.run_id, LOGBENCH_IMAGE=a.image,
+                  LOGBENCH_LOAD_RATES=a.load_rates, LOGBENCH_LOAD_DURATION=a.load_duration)
     if a.store == "s3":
         key_id, secret = a.s3_key.split(":", 1)
         config.update(AWS_ENDPOINT=f"http://{S3_HOST}:9000", AWS_ACCESS_KEY_ID=key_id,
@@ -252,6 +255,13 @@ def build(a):
     bench = pods["bench"]
     add("bench", bench, named(bench["containers"], "bench-runner"), dict(config), ["client"],
         profiles=["tools"])
+    # The load sweep (deploy.sh bench --load-rates): the Job's DataFusion sweep, then its
+    # Ballista one, each a service of its own, run one after the other as the Job runs them.
+    load = pods["load"]
+    add("load-datafusion", load, named(load["initContainers"], "load-datafusion"), dict(config),
+        ["client"], profiles=["tools"])
+    add("load-ballista", load, named(load["containers"], "load-ballista"), dict(config),
+        ["client"], profiles=["tools"])
     # The readiness check: the scheduler has registered every executor.
     waiter = dict(out["services"]["bench"])
     waiter.pop("volumes", None)
@@ -278,17 +288,20 @@ def check():
             capture_output=True, text=True).stdout))
         a = argparse.Namespace(executors=2, rows=1000, files=1, iterations=1, run_id="x",
                                store=store, image="i", moto_image="m", project="p",
-                               s3_key="k:s", scale=1)
+                               s3_key="k:s", scale=1, load_rates="1,2", load_duration="5")
         out = build(a)["services"]
         cm = {k: v for d in rendered if d["kind"] == "ConfigMap" for k, v in d.get("data", {}).items()}
-        env = dict(cm, LOGBENCH_ROWS=1000, LOGBENCH_FILES=1, LOGBENCH_ITERATIONS=1, LOGBENCH_RUN_ID="x")
+        env = dict(cm, LOGBENCH_ROWS=1000, LOGBENCH_FILES=1, LOGBENCH_ITERATIONS=1, LOGBENCH_RUN_ID="x",
+                   LOGBENCH_LOAD_RATES="1,2", LOGBENCH_LOAD_DURATION="5")
         if store == "s3":
             env.update(AWS_ENDPOINT=f"http://{S3_HOST}:9000", AWS_ACCESS_KEY_ID="k",
                        AWS_SECRET_ACCESS_KEY="s")
         pairs = [("scheduler", "Deployment", "logbench-scheduler", "containers", "scheduler", {}),
                  ("executor-1", "Deployment", "logbench-executor", "containers", "executor",
                   {"POD_NAME": "executor-1", "POD_IP": "p-executor-1"}),
-                 ("bench", "Job", "logbench-bench", "containers", "bench-runner", {})]
+                 ("bench", "Job", "logbench-bench", "containers", "bench-runner", {}),
+                 ("load-datafusion", "Job", "logbench-load", "initContainers", "load-datafusion", {}),
+                 ("load-ballista", "Job", "logbench-load", "containers", "load-ballista", {})]
         if store == "s3":
             pairs += [("data-gen", "Job", "logbench-data-gen", "initContainers", "data-gen", {}),
                       ("upload", "Job", "logbench-data-gen", "containers", "upload", {})]
@@ -335,6 +348,8 @@ def main():
     ap.add_argument("--project", default="logbench")
     ap.add_argument("--s3-key", default="logbench:logbench-secret")
     ap.add_argument("--scale", type=float, default=1, help="the pods' requests and limits times this")
+    ap.add_argument("--load-rates", default="1", help="the load sweep's rates (requests/s, comma-separated)")
+    ap.add_argument("--load-duration", default="30", help="seconds of arrivals per rate of the load sweep")
     a = ap.parse_args()
     if a.check:
         sys.exit(0 if check() else 1)

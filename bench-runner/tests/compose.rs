@@ -346,8 +346,20 @@ fn the_kubernetes_topology_runs_in_containers_and_survives_each_fault() {
     );
 
     // bench: data-gen and the workload on both engines; the answers agree, and Ballista's
-    // came through the scheduler's Flight proxy (the runner has no other way).
-    let o = deploy(p, "bench", &["--iterations", "2"]);
+    // came through the scheduler's Flight proxy (the runner has no other way). Then a short
+    // load sweep on each engine, in the load Job's containers, into the same report.
+    let o = deploy(
+        p,
+        "bench",
+        &[
+            "--iterations",
+            "2",
+            "--load-rates",
+            "2",
+            "--load-duration",
+            "3",
+        ],
+    );
     let log = text(&o.stdout);
     // deploy.sh's own last line (bench-runner's, before it, names the path in the container).
     let result = log
@@ -357,8 +369,40 @@ fn the_kubernetes_topology_runs_in_containers_and_survives_each_fault() {
         .map(|r| repo().join(r.trim()));
     if let Some(r) = &result {
         down.copied.push(r.clone());
+        for engine in ["datafusion", "ballista"] {
+            down.copied
+                .push(r.with_extension(format!("load-{engine}.json")));
+        }
     }
     ok(&o);
+    let result_path = result.clone().unwrap();
+    for engine in ["datafusion", "ballista"] {
+        let path = result_path.with_extension(format!("load-{engine}.json"));
+        let load: Value = serde_json::from_str(
+            &std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}\n{log}", path.display())),
+        )
+        .unwrap();
+        let rate = &load["rates"][0];
+        assert_eq!(rate["offered_rate"], 2.0, "{engine}: {rate}");
+        assert!(rate["ok"].as_u64().unwrap() > 0, "{engine}: {rate}");
+        assert_eq!(rate["errors"], 0, "{engine}: {rate}");
+        assert_eq!(rate["wrong_answers"], 0, "{engine}: {rate}");
+        assert_eq!(load["dataset"]["rows"], 300_000, "{engine}");
+        if engine == "ballista" {
+            // Jobs through the scheduler of this cluster, each with its queue wait, and tasks
+            // on both executors (from the event log on the shared volume).
+            assert!(rate["queue_wait"].is_object(), "{rate}");
+            let tasks = rate["tasks_per_executor"].as_object();
+            assert_eq!(tasks.map_or(0, |t| t.len()), 2, "{rate}");
+        }
+    }
+    let report = std::fs::read_to_string(result_path.with_extension("").join("report.md"))
+        .unwrap_or_default();
+    assert!(
+        report.contains("Latency under load"),
+        "the sweep is in the report"
+    );
     let result: Value =
         serde_json::from_str(&std::fs::read_to_string(result.unwrap()).unwrap()).unwrap();
     let engines = result["engines"].as_array().unwrap();

@@ -176,6 +176,14 @@ fn show(o: &Output) -> String {
     )
 }
 
+/// The result file deploy.sh names on its `result: ` line (relative to the checkout).
+fn result_line(o: &Output) -> String {
+    text(&o.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("result: ").map(str::to_string))
+        .unwrap_or_else(|| panic!("a result line: {}", show(o)))
+}
+
 /// Asserts that deploy.sh exited 1 and said each of `needles`.
 fn failed_saying(o: &Output, needles: &[&str]) {
     assert_eq!(o.status.code(), Some(1), "{}", show(o));
@@ -296,10 +304,7 @@ fn up_settings_reach_bench_and_a_failed_bench_job_still_yields_its_result() {
         jobs[1].contains("--data=$(LOGBENCH_DATA)"),
         "the multinode overlay's bench Job"
     );
-    let run = text(&bench.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("result: ").map(str::to_string))
-        .unwrap_or_else(|| panic!("a result line: {}", show(&bench)));
+    let run = result_line(&bench);
     let copied = repo().join(&run);
     let report = copied.with_extension("");
     let same = fs::read(&copied).ok() == fs::read(&result).ok();
@@ -427,6 +432,87 @@ fn pods_that_cannot_start_or_die_end_the_wait_with_the_reason() {
             "bench-runner exited 137",
         ],
     );
+}
+
+/// `bench --load-rates`: after the bench Job, the load Job runs with the rates and duration
+/// given (its DataFusion sweep in an init container, then Ballista's), its result files are
+/// copied beside the bench's and rendered into the same report. A load Job whose Ballista
+/// sweep exits 1 (a request failed) still yields its files, and deploy.sh exits 1 saying so.
+#[test]
+fn a_load_sweep_runs_after_the_bench_and_joins_its_report() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
+    let settings = "overlay=local\nimage=logbench:t3\nexecutors=2\nrows=1000000\nfiles=1\niterations=1\nscale=1\nstorage_class=\nbase=local\n";
+    let fixtures = repo().join("bench-runner/tests/fixtures/report");
+    let done = |name: &str, init: &[&str], main: &str, code: i32| {
+        let init: Vec<(&str, Value)> = init.iter().map(|c| (*c, exited(0, "Completed"))).collect();
+        let pods = json!([pod(
+            &format!("{name}-p1"),
+            &init,
+            &[(
+                main,
+                exited(code, if code == 0 { "Completed" } else { "Error" })
+            )],
+            json!([])
+        )]);
+        if code == 0 {
+            json!({"condition": "Complete", "pods": pods})
+        } else {
+            json!({"condition": "Failed", "reason": "BackoffLimitExceeded", "pods": pods})
+        }
+    };
+    for ballista_exit in [0, 1] {
+        let f = Fake::new(
+            &format!("load{ballista_exit}"),
+            json!({"nodes": [kind_node()], "jobs": {
+                "logbench-data-gen": done("logbench-data-gen", &[], "data-gen", 0),
+                "logbench-bench": done("logbench-bench", &[], "bench-runner", 0),
+                "logbench-load": done("logbench-load", &["load-datafusion"], "load-ballista", ballista_exit)},
+                "result": fixtures.join("df-ballista-200k.json"),
+                "loads": {"datafusion": fixtures.join("load-df-200k.json"),
+                          "ballista": fixtures.join("load-df-200k.json")}}),
+        );
+        f.settings(settings);
+        let o = f.deploy(&[
+            "bench",
+            "--bin-dir",
+            bin_dir().to_str().unwrap(),
+            "--load-rates",
+            "0.5,1",
+            "--load-duration",
+            "20",
+        ]);
+        let run = result_line(&o);
+        let copied = repo().join(&run);
+        let report = copied.with_extension("");
+        let loads: Vec<PathBuf> = ["datafusion", "ballista"]
+            .iter()
+            .map(|e| copied.with_extension(format!("load-{e}.json")))
+            .collect();
+        let all_copied = loads.iter().all(|l| l.is_file());
+        let md = fs::read_to_string(report.join("report.md")).unwrap_or_default();
+        let _ = fs::remove_file(&copied);
+        for l in &loads {
+            let _ = fs::remove_file(l);
+        }
+        let _ = fs::remove_dir_all(&report);
+        if ballista_exit == 0 {
+            assert!(o.status.success(), "{}", show(&o));
+        } else {
+            failed_saying(&o, &["some requests failed under load"]);
+        }
+        assert!(all_copied, "both load files copied: {}", show(&o));
+        assert!(md.contains("Latency under load"), "{md}");
+        let applied = f.applied();
+        let jobs: Vec<&String> = applied.iter().filter(|a| a.contains("kind: Job")).collect();
+        assert_eq!(jobs.len(), 3, "data-gen, bench, then load");
+        assert!(jobs[2].contains("name: logbench-load"), "{}", jobs[2]);
+        assert!(
+            jobs[2].contains("LOGBENCH_LOAD_RATES: 0.5,1")
+                && jobs[2].contains("LOGBENCH_LOAD_DURATION: \"20\""),
+            "the sweep's settings reach the Job: {}",
+            jobs[2]
+        );
+    }
 }
 
 /// `up` finds how the image reaches the nodes from the nodes, whatever the context is called,
