@@ -285,6 +285,8 @@ fn settings_are_applied_recorded_and_checked() {
             "datafusion.execution.target_partitions=0",
             "must be at least 1",
         ),
+        ("logbench.nope=true", "no such logbench setting"),
+        ("logbench.unordered_hash_repartition=maybe", "true or false"),
     ] {
         let refused = tmp.path().join("refused.json");
         let o = common::run(
@@ -297,6 +299,86 @@ fn settings_are_applied_recorded_and_checked() {
         assert!(err.contains(says), "{setting}: {err}");
         assert!(!refused.exists(), "{setting}: no result file");
     }
+}
+
+/// `--set logbench.unordered_hash_repartition=true` changes the one operator it names: the
+/// hash repartition that DataFusion makes merge its inputs in time order (the files are
+/// sorted by `ts`, so the hourly aggregation streams on it) becomes a plain one, the
+/// aggregation above it a hash aggregation, and the answer stays the same, in the same order.
+#[test]
+fn the_unordered_repartition_setting_changes_that_operator_and_not_the_answer() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
+    let tmp = tempfile::tempdir().unwrap();
+    let queries = workload();
+    let run = |name: &str, extra: &[&str]| {
+        let out = tmp.path().join(name);
+        let mut args = vec![
+            "--queries",
+            queries.to_str().unwrap(),
+            "--query",
+            "agg_hourly_region",
+            "--iterations",
+            "1",
+            "--warmup",
+            "0",
+            "--set",
+            "datafusion.execution.target_partitions=2",
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        let o = common::run(dataset(), &args);
+        assert!(o.status.success(), "{extra:?}: {}", text(&o.stderr));
+        let r = RunResult::read(&out).unwrap();
+        let q = r.engines[0].queries[0].clone();
+        assert_eq!(q.status, Status::Ok, "{:?}", q.error);
+        q
+    };
+    let ordered = run("ordered.json", &[]);
+    let plain = run(
+        "plain.json",
+        &["--set", "logbench.unordered_hash_repartition=true"],
+    );
+    let physical =
+        |q: &bench_runner::results::QueryResult| q.plans.as_ref().unwrap().physical.clone();
+    let (before, after) = (physical(&ordered), physical(&plain));
+    let kept = |p: &str| {
+        p.lines()
+            .filter(|l| {
+                l.contains("RepartitionExec: partitioning=Hash")
+                    && l.contains("preserve_order=true")
+            })
+            .count()
+    };
+    assert!(
+        kept(&before) > 0,
+        "DataFusion's own plan keeps the order:\n{before}"
+    );
+    assert_eq!(kept(&after), 0, "{after}");
+    assert!(
+        after.contains("RepartitionExec: partitioning=Hash"),
+        "the repartition itself stays: {after}"
+    );
+    // The final aggregation no longer streams on the order; the sort above it sorts.
+    let final_agg = |p: &str| {
+        p.lines()
+            .find(|l| l.contains("mode=FinalPartitioned"))
+            .map(str::to_string)
+            .unwrap_or_default()
+    };
+    assert!(final_agg(&before).contains("ordering_mode="), "{before}");
+    assert!(!final_agg(&after).contains("ordering_mode="), "{after}");
+    assert_eq!(
+        ordered.answer, plain.answer,
+        "the same answer, in the same order"
+    );
+    assert!(ordered.answer.as_ref().unwrap().ordered.is_some());
+    let r = RunResult::read(&tmp.path().join("plain.json")).unwrap();
+    assert_eq!(
+        r.engines[0].engine.requested_settings["logbench.unordered_hash_repartition"], "true",
+        "recorded"
+    );
 }
 
 /// A copy of the shared dataset in `dir`.

@@ -14,9 +14,11 @@ answer an engine saved (`bench-runner run --save-answers DIR`) must match it val
 - Known divergences (KNOWN below) name a query's column, the wider bound it gets and the upstream
   issue that explains it. A value beyond 1e-9 but within that bound passes and the verdict says
   `known`; one beyond the wider bound fails as any other.
+- `--tolerance X` sets the relative tolerance of floats; `--no-known` gives the known
+  divergences no wider bound (for a build with their fixes from patches/).
 - Prints one line per query and engine; exits 1 when any answer differs or is missing, 2 on bad
   input. `--json FILE` also writes the verdicts (query, engine, ordered, rows, ok, why, known,
-  known_max_relative).
+  known_max_relative, max_relative: the largest relative difference of any float compared).
 """
 
 import argparse
@@ -117,28 +119,41 @@ def sort_key(row):
     )
 
 
-def compare(expected, got, ordered, known=None):
-    """(why, used): why the answers differ (None when they match), and the largest relative
+def relative(a, b):
+    """|a - b| relative to the larger of 1, |a| and |b| (the tolerance's measure); 0 for values
+    that are not both finite numbers."""
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b)):
+        return 0.0
+    a, b = float(a), float(b)
+    if not (math.isfinite(a) and math.isfinite(b)):
+        return 0.0
+    return abs(a - b) / max(1.0, abs(a), abs(b))
+
+
+def compare(expected, got, ordered, known=None, tolerance=TOLERANCE):
+    """(why, used, largest): why the answers differ (None when they match), the largest relative
     difference that needed the known divergence's wider bound `known` = {column: (bound, reason)}
-    (0 when none did)."""
+    (0 when none did), and the largest relative difference of any float compared."""
     known = known or {}
     if len(expected) != len(got):
-        return f"{len(got)} rows, DuckDB has {len(expected)}", False
+        return f"{len(got)} rows, DuckDB has {len(expected)}", 0.0, 0.0
     if expected and len(expected[0]) != len(got[0]):
-        return f"{len(got[0])} columns, DuckDB has {len(expected[0])}", False
+        return f"{len(got[0])} columns, DuckDB has {len(expected[0])}", 0.0, 0.0
     if not ordered:
         expected, got = sorted(expected, key=sort_key), sorted(got, key=sort_key)
-    used = 0.0
+    used = largest = 0.0
     for i, (e, g) in enumerate(zip(expected, got)):
         for c, (x, y) in enumerate(zip(e, g)):
-            if same(x, y):
+            if isinstance(x, float) or isinstance(y, float):
+                largest = max(largest, relative(x, y))
+            if same(x, y, tolerance):
                 continue
             if c + 1 in known and same(x, y, known[c + 1][0]):
-                used = max(used, abs(x - y) / max(1.0, abs(x), abs(y)))
+                used = max(used, relative(x, y))
                 continue
             where = f"row {i + 1}" if ordered else f"row {i + 1} of the sorted answer"
-            return f"{where}, column {c + 1}: {y!r}, DuckDB has {x!r}", used
-    return None, used
+            return f"{where}, column {c + 1}: {y!r}, DuckDB has {x!r}", used, largest
+    return None, used, largest
 
 
 def main():
@@ -147,7 +162,16 @@ def main():
     ap.add_argument("--queries", required=True, help="directory of *.sql files")
     ap.add_argument("--answers", required=True, action="append", help="an engine's saved answers")
     ap.add_argument("--json", help="also write the verdicts here")
+    ap.add_argument("--tolerance", type=float, default=TOLERANCE,
+                    help=f"relative tolerance of floats (default {TOLERANCE})")
+    ap.add_argument("--no-known", action="store_true",
+                    help="no wider bound for the known divergences: for an engine built with "
+                         "their fixes (patches/), whose answers must match as any other")
     args = ap.parse_args()
+    if not (args.tolerance >= 0 and math.isfinite(args.tolerance)):
+        print(f"oracle: --tolerance {args.tolerance}: a relative tolerance is a finite number "
+              "of at least 0", file=sys.stderr)
+        return 2
 
     files = sorted(f for f in os.listdir(args.data) if f.endswith(".parquet"))
     if not files:
@@ -178,15 +202,16 @@ def main():
             else:
                 got = [tuple(norm(x) for x in r) for r in
                        con.execute("SELECT * FROM read_parquet(?)", [path]).fetchall()]
-                known = {c: k for (q, c), k in KNOWN.items() if q == name}
-                why, used = compare(expected, got, ordered, known)
+                known = {} if args.no_known else {c: k for (q, c), k in KNOWN.items() if q == name}
+                why, used, largest = compare(expected, got, ordered, known, args.tolerance)
                 v.update(ok=why is None, why=why,
                          known="; ".join(k[1] for k in known.values()) if used else None,
-                         known_max_relative=used)
+                         known_max_relative=used, max_relative=largest)
             verdicts.append(v)
             state = "DIFFERS: " + v["why"] if not v["ok"] else \
                 f"ok within a known divergence (largest relative difference " \
-                f"{v['known_max_relative']:.1e}): {v['known']}" if v.get("known") else "ok"
+                f"{v['known_max_relative']:.1e}): {v['known']}" if v.get("known") else \
+                f"ok (largest relative difference {v['max_relative']:.1e})" if v.get("max_relative") else "ok"
             print(f"{name} [{answers}] {len(expected)} rows{' in order' if ordered else ''}: {state}")
 
     if args.json:

@@ -5,11 +5,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
+use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::memory_pool::MemoryPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::physical_plan::{ExecutionPlan, collect, displayable};
 use datafusion::prelude::*;
 
+use super::plan_rules::{self, PlanRules};
 use super::{Engine, EngineConfig, effective_config};
 use crate::error::{Error, Result};
 use crate::memory::{PeakMemoryPool, PoolKind};
@@ -37,12 +39,28 @@ impl DataFusionEngine {
         memory_limit: Option<usize>,
         kind: PoolKind,
     ) -> Result<Self> {
+        // logbench's own plan settings (`logbench.*`, plan_rules.rs) apart from DataFusion's.
+        let rules = PlanRules::from_settings(settings)?;
+        let engine_settings: Vec<(String, String)> = settings
+            .iter()
+            .filter(|(k, _)| !k.starts_with(plan_rules::PREFIX))
+            .cloned()
+            .collect();
         let mut config = SessionConfig::new();
-        super::apply_settings(&mut config, settings)?;
+        super::apply_settings(&mut config, &engine_settings)?;
         let pool = Arc::new(PeakMemoryPool::with_kind(memory_limit, kind));
         let runtime = store::runtime(RuntimeEnvBuilder::new().with_memory_pool(pool.clone()))?;
+        // What SessionContext::new_with_config_rt builds, with the rules asked for appended.
+        let state = rules
+            .apply(
+                SessionStateBuilder::new()
+                    .with_config(config)
+                    .with_runtime_env(runtime)
+                    .with_default_features(),
+            )
+            .build();
         Ok(Self {
-            ctx: SessionContext::new_with_config_rt(config, runtime),
+            ctx: SessionContext::new_with_state(state),
             last_plan: std::sync::Mutex::new(None),
             pool,
             memory_limit,

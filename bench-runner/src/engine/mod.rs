@@ -7,6 +7,7 @@
 pub mod ballista;
 pub mod datafusion;
 pub mod duckdb;
+pub mod plan_rules;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -208,6 +209,11 @@ pub fn apply_settings(
     settings: &[(String, String)],
 ) -> Result<()> {
     for (k, v) in settings {
+        if k.starts_with(plan_rules::PREFIX) {
+            return Err(crate::error::Error::Config(format!(
+                "--set {k}={v}: a logbench plan setting, for the datafusion engine only"
+            )));
+        }
         if AT_LEAST_ONE.contains(&k.as_str()) && v.parse::<u64>() == Ok(0) {
             return Err(crate::error::Error::Config(format!(
                 "--set {k}={v}: must be at least 1 (DataFusion would silently use a default instead)"
