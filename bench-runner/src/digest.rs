@@ -42,13 +42,19 @@ impl AnswerDigest {
     /// with a known divergence in one column, the same in every other column and that column
     /// within its bound, row by row.
     pub fn agrees(&self, other: &AnswerDigest) -> bool {
-        let exact = self.rows == other.rows
+        self.same(other) || self.agrees_within_tolerance(other)
+    }
+
+    /// The same rows (order ignored) and the same order where both know it, every column
+    /// included: no tolerance. What two builds or settings of one engine must give; a known
+    /// divergence's bound is for answers of different engines.
+    pub fn same(&self, other: &AnswerDigest) -> bool {
+        self.rows == other.rows
             && self.digest == other.digest
             && match (&self.ordered, &other.ordered) {
                 (Some(a), Some(b)) => a == b,
                 _ => true,
-            };
-        exact || self.agrees_within_tolerance(other)
+            }
     }
 
     /// Both answers carry the same column of known divergence ([`TolerantAnswer`]): the
@@ -100,6 +106,15 @@ impl AnswerDigest {
 pub fn answers_agree(a: Option<&AnswerDigest>, b: Option<&AnswerDigest>) -> bool {
     match (a, b) {
         (Some(a), Some(b)) => a.agrees(b),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// Two recorded answers of one engine are the same: both absent, or [`AnswerDigest::same`].
+pub fn answers_same(a: Option<&AnswerDigest>, b: Option<&AnswerDigest>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.same(b),
         (None, None) => true,
         _ => false,
     }
@@ -476,6 +491,9 @@ mod tests {
         let b = answer(vec!["x", "y"], vec![1.000_000_4, 250.0], true);
         assert_ne!(a.digest, b.digest);
         assert!(a.agrees(&b) && b.agrees(&a));
+        // Agreeing within the bound is not being the same answer (one engine's two builds).
+        assert!(!a.same(&b) && a.same(&a.clone()));
+        assert!(!answers_same(Some(&a), Some(&b)) && answers_agree(Some(&a), Some(&b)));
         // Beyond the bound, in another column, or in another order: not the same answer.
         let far = answer(vec!["x", "y"], vec![1.001, 250.0], true);
         assert!(!a.agrees(&far));

@@ -188,6 +188,46 @@ fn an_ordered_digest_in_new_only_is_no_answer_change_but_another_order_is() {
     );
 }
 
+/// Two runs of one engine whose answers differ only within a query's stated tolerance (the
+/// bound that lets two engines agree despite a known divergence) differ: that is the change a
+/// fix of the divergence makes, and compare (and so the gate) must show it.
+#[test]
+fn an_answer_moved_within_a_stated_tolerance_is_still_an_answer_change() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(900));
+    let tmp = tempfile::tempdir().unwrap();
+    let with_p99 = |p: f64, digest: &str| {
+        let mut r = fixture();
+        let a = r.engines[0].queries[0].answer.as_mut().unwrap();
+        a.digest = digest.into();
+        a.tolerant = Some(bench_runner::results::measure::TolerantAnswer {
+            column: "p".into(),
+            relative: 1e-5,
+            rest: "0123456789abcdef0123456789abcdef".into(),
+            values: vec![("00000000000000aa".into(), Some(p))],
+        });
+        r
+    };
+    let base = write(tmp.path(), "base.json", &with_p99(132.411_495_625, "aa"));
+    let same = write(tmp.path(), "same.json", &with_p99(132.411_495_625, "aa"));
+    let new = write(tmp.path(), "new.json", &with_p99(132.411_5, "bb"));
+    let (code, c, out) = compare(tmp.path(), &base, &same);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(c.queries.iter().all(|q| !q.answer_changed), "{out}");
+    let (code, c, out) = compare(tmp.path(), &base, &new);
+    assert_eq!(code, Some(1), "{out}");
+    let changed: Vec<&str> = c
+        .queries
+        .iter()
+        .filter(|q| q.answer_changed)
+        .map(|q| q.query.as_str())
+        .collect();
+    assert_eq!(
+        changed,
+        vec![fixture().engines[0].queries[0].name.as_str()],
+        "{out}"
+    );
+}
+
 /// Plain runs (not a gate's rounds) get a band widened by the drift measured between
 /// sequential runs and an absolute floor: a query of about 2 ms whose median doubles is within
 /// what sequential runs of one binary showed, and is not called slower; the same doubling of a

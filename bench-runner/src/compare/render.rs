@@ -223,9 +223,15 @@ impl Comparison {
                 }
             );
         }
+        let accepted = self.accepted_answer_changes();
         s += &format!(
-            "wall time: {wall}; {} answer differences over {} queries; {}",
+            "wall time: {wall}; {} answer differences{} over {} queries; {}",
             self.correctness_differences(),
+            if accepted > 0 {
+                format!(" (and {accepted} accepted)")
+            } else {
+                String::new()
+            },
             self.queries.len(),
             self.decided_by()
         );

@@ -12,14 +12,24 @@ use super::{Plan, Side, run_command};
 use crate::error::{Error, Result};
 use crate::results::{RunResult, Status};
 
+/// How one side's DataFusion answer compares with DuckDB's on the same files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Oracle {
+    /// The same answer, every column (digests to 7 significant digits).
+    Same,
+    /// Only within the query's stated tolerance (`-- tolerance:`, a known divergence).
+    WithinTolerance,
+    Differs,
+}
+
 /// One changed query, as both sides answered it.
 #[derive(Debug, Clone)]
 pub struct AnswerChange {
     pub query: String,
-    /// Whether each side's DataFusion answer agreed with DuckDB's; None where DuckDB did not
-    /// answer (its Python tools missing, or it failed).
-    pub base_agrees_with_duckdb: Option<bool>,
-    pub new_agrees_with_duckdb: Option<bool>,
+    /// Each side's DataFusion answer against DuckDB's; None where DuckDB did not answer (its
+    /// Python tools missing, or it failed).
+    pub base_agrees_with_duckdb: Option<Oracle>,
+    pub new_agrees_with_duckdb: Option<Oracle>,
     pub base_rows: usize,
     pub new_rows: usize,
     /// Up to five positions where the rows differ: (row number from 1, BASE's, NEW's).
@@ -29,9 +39,12 @@ pub struct AnswerChange {
 impl AnswerChange {
     /// As the gate prints it and writes it to `answers.md`.
     pub fn to_markdown(&self) -> String {
-        let oracle = |v: Option<bool>| match v {
-            Some(true) => "agrees with DuckDB",
-            Some(false) => "differs from DuckDB",
+        let oracle = |v: Option<Oracle>| match v {
+            Some(Oracle::Same) => "the same as DuckDB's",
+            Some(Oracle::WithinTolerance) => {
+                "agrees with DuckDB only within the query's stated tolerance"
+            }
+            Some(Oracle::Differs) => "differs from DuckDB",
             None => "DuckDB did not answer",
         };
         let mut s = format!(
@@ -113,14 +126,14 @@ fn read_parquet(path: &Path) -> Result<Vec<RecordBatch>> {
 
 /// `side` runs `query` once with DataFusion and DuckDB (or DataFusion alone where DuckDB
 /// cannot run), saving its answers under `dir/<side>/`; returns DataFusion's answer as text and
-/// whether it agreed with DuckDB's.
+/// how it compared with DuckDB's.
 fn answer_of(
     side: &Side,
     plan: &Plan,
     query: &str,
     ordered: bool,
     dir: &Path,
-) -> Result<(Vec<String>, Option<bool>)> {
+) -> Result<(Vec<String>, Option<Oracle>)> {
     let saved = dir.join(side.name);
     let out = dir.join(format!("{}-{query}.json", side.name));
     let attempt = |engines: &str| -> Result<Option<RunResult>> {
@@ -155,14 +168,24 @@ fn answer_of(
             false,
         ),
     };
-    let duckdb_ok = with_duckdb
-        && run.engines.iter().any(|e| {
-            e.engine.name == "duckdb"
-                && e.queries
-                    .iter()
-                    .any(|q| q.name == query && q.status == Status::Ok)
-        });
-    let agrees = duckdb_ok.then(|| !run.answer_mismatches.iter().any(|m| m.query == query));
+    let digest_of = |engine: &str| {
+        run.engines
+            .iter()
+            .filter(|e| e.engine.name == engine)
+            .flat_map(|e| &e.queries)
+            .find(|q| q.name == query && q.status == Status::Ok)
+            .and_then(|q| q.answer.clone())
+    };
+    let agrees = match (with_duckdb, digest_of("datafusion"), digest_of("duckdb")) {
+        (true, Some(df), Some(duck)) => Some(if df.same(&duck) {
+            Oracle::Same
+        } else if df.agrees(&duck) {
+            Oracle::WithinTolerance
+        } else {
+            Oracle::Differs
+        }),
+        _ => None,
+    };
     // With one engine the answers are saved in the directory itself.
     let file = format!("{query}.parquet");
     let path = if with_duckdb {
