@@ -112,6 +112,13 @@ fn faults(project: &str, kind: &str, out: &Path) -> Value {
     let o = Command::new(venv().join("bin/python"))
         .arg(repo().join("scripts/tools/faults.py"))
         .args(["--project", project, "--kind", kind, "--trials", "1"])
+        // A cut shorter than the scheduler's 30 s executor timeout: a stalled job cannot
+        // keep the executor away long enough to be removed and refused on its return.
+        .args(if kind == "cut" {
+            &["--cut-for", "15"][..]
+        } else {
+            &[]
+        })
         .args(["--bound", "60", "--out"])
         .arg(out)
         .stdin(Stdio::null())
@@ -127,7 +134,15 @@ fn faults(project: &str, kind: &str, out: &Path) -> Value {
         "{kind}: {}\n{kind}: reference {}\n{kind}: trial {t}",
         doc["summary"], doc["reference"]
     );
-    // A fault that lands after the job tests nothing (faults.py tries earlier, three times).
+    // A fault that lands after the job tests nothing (faults.py tries earlier, three times,
+    // on a job it has made last at least a second).
+    if kind != "restart" {
+        assert!(
+            doc["reference"]["job_s"].as_f64().unwrap() >= 1.0,
+            "{kind}: the fault-free job lasts a second: {}",
+            doc["reference"]
+        );
+    }
     assert_eq!(
         t["struck_inside"], true,
         "{kind}: the fault struck inside the job: {t}"
@@ -150,6 +165,8 @@ fn faults(project: &str, kind: &str, out: &Path) -> Value {
                 !t["scheduler_log"].as_array().unwrap().is_empty(),
                 "{kind}: {t}"
             );
+            // The cluster was asked once more before its scheduler was restarted.
+            assert!(t["probe_after"]["outcome"].is_string(), "{kind}: {t}");
         }
         // Only Ballista's two known failures. A shuffle stream the fault broke mid-body: the
         // job ended Failed at once on a non-retryable execution error naming the broken

@@ -7,7 +7,9 @@ client network, with a fault injected while it runs.
            query's job runs; the container's restart policy starts it again, as Kubernetes
            restarts a pod's container
   cut      an executor is disconnected from the cluster network while the job runs, and
-           reconnected when the job has ended (or the bound has passed)
+           reconnected when the job has ended (or the bound has passed), or after --cut-for
+           seconds: a cut shorter than the scheduler's executor timeout (30 s) is a partition
+           the scheduler never calls a loss
   restart  the scheduler container is restarted between two queries: one query answered,
            restart, the next query submitted after a varied gap
 
@@ -28,8 +30,13 @@ appeared, the query before a restart failed, or the executors were not all regis
 before the next trial); the time from the fault to the job's end (restart: to the next
 answer); the stage the job was in; and the time until the scheduler lists every executor again.
 
+A stalled trial is followed by one fault-free run on the same scheduler (`probe_after`): does
+the cluster still answer after a stalled job was cancelled? The kill and cut trials need a
+fault-free job of at least --min-job seconds (1.0); a shorter one runs with more partitions
+(datafusion.execution.target_partitions, recorded under `settings`).
+
   scripts/tools/faults.py --project logbench --kind kill [--trials 10] [--query agg_distinct_users]
-                    [--bound 180] [--out results/faults-kill.json]
+                    [--bound 180] [--min-job 1.0] [--cut-for S] [--set KEY=VALUE ...] [--out results/faults-kill.json]
 
 The job's progress and the executors come from the scheduler's REST API, reached at its
 address on the client network (the host has a leg on every private network it made; nothing
@@ -52,6 +59,8 @@ import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 PORT = 50050
+# Seconds a fault-free run after a stalled job is given (fault-free, the job takes seconds).
+PROBE_BOUND = 30
 
 
 def now():
@@ -71,6 +80,8 @@ class Cluster:
         plugin = subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0
         self.compose = ["docker", "compose"] if plugin else ["docker-compose"]
         self._url = None
+        # Engine settings (KEY=VALUE) every query of the trials runs with.
+        self.settings = []
 
     def dc(self, *args, timeout=120, check=True):
         return subprocess.run(self.compose + ["-p", self.p, "-f", str(self.cfile), *args],
@@ -154,8 +165,9 @@ class Cluster:
         With engine="datafusion" the same container answers it alone, from the same files."""
         self.docker("rm", "-f", name, check=False)
         where = [f"--scheduler=logbench-scheduler:{PORT}", f"--ready-timeout={int(bound)}"] if engine == "ballista" else []
+        sets = [f"--set={kv}" for kv in self.settings]
         self.dc("run", "-d", "--name", name, "bench", "bench-runner", "once", "--data=/data/logs",
-                f"--engine={engine}", *where, f"--query={query}", f"--timeout={int(bound)}")
+                f"--engine={engine}", *where, f"--query={query}", f"--timeout={int(bound)}", *sets)
 
     def scheduler_lines(self, needle, since):
         """The scheduler's log lines since `since` (RFC 3339) that contain `needle`."""
@@ -347,14 +359,14 @@ def wait_all_registered(c, bound):
     return secs if value else None
 
 
-def trial_executor(c, kind, i, n, query, ref, ref_job_s, stages, bound):
+def trial_executor(c, kind, i, n, query, ref, ref_job_s, stages, bound, cut_for=None):
     """One fault while the job runs. A fault that lands after the job has ended tests nothing:
     the trial is then made again with the fault at half the delay, up to three attempts, and
     the misses are recorded."""
     delay = (i + 0.5) / n * 0.8 * ref_job_s
     missed = []
     for attempt in range(3):
-        t = executor_attempt(c, kind, i, query, ref, delay, stages, bound)
+        t = executor_attempt(c, kind, i, query, ref, delay, stages, bound, cut_for)
         if t["struck_inside"] or t["outcome"] in ("hang", "harness error", "wrong answer"):
             break
         missed.append(t["fault_at_s"])
@@ -363,7 +375,7 @@ def trial_executor(c, kind, i, n, query, ref, ref_job_s, stages, bound):
     return t
 
 
-def executor_attempt(c, kind, i, query, ref, delay, stages, bound):
+def executor_attempt(c, kind, i, query, ref, delay, stages, bound, cut_for):
     victim = f"{c.p}-executor-{i % c.executors + 1}"
     name = f"{c.p}-trial-{kind}-{i}"
     net = f"{c.p}_cluster"
@@ -391,11 +403,16 @@ def executor_attempt(c, kind, i, query, ref, delay, stages, bound):
         c.crash(victim)
     else:
         disconnect(c, net, victim)
-    end, _ = poll(lambda: (lambda j: j if j and j["status"] in ("Completed", "Failed") else None)(
-        c.jobs().get(job["job_id"])), bound, step=0.1)
-    job_end = now()
+    def ended():
+        j = c.jobs().get(job["job_id"])
+        return j if j and j["status"] in ("Completed", "Failed") else None
+    # A cut lasts until the job ends, or --cut-for seconds when given.
+    end, _ = poll(ended, min(bound, cut_for) if kind == "cut" and cut_for else bound, step=0.1)
     if kind == "cut":
         c.docker("network", "connect", net, victim)
+        if end is None:
+            end, _ = poll(ended, max(0.0, bound - (now() - fault)), step=0.1)
+    job_end = now()
     victim_id = f"executor-{i % c.executors + 1}"
     # The runner's exit and the victim's return (a heartbeat after the fault), both bounded.
     code, rejoin = None, None
@@ -430,6 +447,7 @@ def executor_attempt(c, kind, i, query, ref, delay, stages, bound):
         "rejoin_s": round(rejoin, 3) if rejoin is not None else None,
         "rejoined": rejoin is not None,
         "all_registered_before_next": ready is not None,
+        "cut_for_s": cut_for if kind == "cut" else None,
         "cancelled_jobs": cancelled,
     }
     if outcome == "error":
@@ -442,6 +460,13 @@ def executor_attempt(c, kind, i, query, ref, delay, stages, bound):
         trial["job_final_status"] = final
         trial["upstream_stall"] = final not in ("Queued", "Running") and any("Roll back running" in l for l in stall_lines)
         trial["scheduler_log"] = [l[:400] for l in stall_lines[-20:]]
+    if outcome == "stalled job":
+        # Does the cluster still answer? A fault-free run of the same query on the same
+        # scheduler, the stalled job cancelled and every executor registered.
+        ans, perr, secs, pjob = run_to_end(c, f"{c.p}-trial-probe", query, PROBE_BOUND)
+        trial["probe_after"] = {"outcome": classify(ans, perr, ref), "error": perr, "seconds": round(secs, 3),
+                                "job_status": (pjob or {}).get("status")}
+        c.settle()
     if ready is None:
         trial["outcome"], trial["error"] = "harness error", f"harness: {c.executors} executors not registered within {bound} s"
     return trial
@@ -503,10 +528,37 @@ def summary(kind, trials):
         line += f"; recovery (fault to answer) median {statistics.median(rec):.1f} s, max {max(rec):.1f} s"
     if rej:
         line += f"; all executors registered again: median {statistics.median(rej):.1f} s"
+    probes = [t["probe_after"]["outcome"] for t in trials if "probe_after" in t]
+    if probes:
+        line += f"; the fault-free run after each stall: {', '.join(probes)}"
     not_back = sum(1 for t in trials if not t.get("rejoined", True))
     if not_back:
         line += f"; {not_back} did not rejoin within the bound"
     return line, counts
+
+
+PARTITIONS = "datafusion.execution.target_partitions"
+
+
+def lengthen(c, a, job_s, ref, stages):
+    """A fault is placed inside the job by time, from a job seen by polling: a job shorter
+    than --min-job ends before the fault lands (a warm 300k-row job takes 0.1-0.3 s, nearly
+    all of it the scheduling of its tasks). The query then runs with four times the
+    partitions, so each stage has more tasks, up to 1024: a longer job and the same answer
+    (the reference is made again and held to DataFusion's). Measured on 2 executors at 300k
+    rows (2026-12-04): 16 partitions 0.25 s, 64 0.69 s, 128 1.1-1.5 s, 256 2.7-3.0 s.
+    A smaller batch size did not lengthen it (0.24 s at 8192 rows, 0.39 s at 32)."""
+    partitions = 16
+    while job_s < a.min_job:
+        if any(kv.startswith(PARTITIONS + "=") for kv in a.set) or partitions >= 1024:
+            sys.exit(f"faults.py: the fault-free job of {a.query} takes {job_s:.2f} s, under --min-job "
+                     f"{a.min_job} s: a fault cannot be placed inside it (more rows, or --set {PARTITIONS}=N)")
+        partitions *= 4
+        print(f"faults.py: the fault-free job took {job_s:.2f} s, under --min-job {a.min_job} s: "
+              f"running the query with {PARTITIONS}={partitions}", flush=True)
+        c.settings = [kv for kv in c.settings if not kv.startswith(PARTITIONS + "=")] + [f"{PARTITIONS}={partitions}"]
+        ref, job_s, stages = reference(c, a.query, a.bound)
+    return job_s, ref, stages
 
 
 def main():
@@ -516,22 +568,36 @@ def main():
     ap.add_argument("--trials", type=int, default=10)
     ap.add_argument("--query", default="agg_distinct_users")
     ap.add_argument("--bound", type=float, default=180, help="seconds before a query counts as hung")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="engine setting for every run of the query (repeatable)")
+    ap.add_argument("--cut-for", type=float, help="cut: reconnect after this many seconds, "
+                    "if the job has not ended by then")
+    ap.add_argument("--min-job", type=float, default=1.0,
+                    help="seconds the fault-free job must last for a fault to land inside it")
     ap.add_argument("--out", help="JSON file for the trials and their summary")
     a = ap.parse_args()
     if a.trials < 1:
         sys.exit("faults.py: --trials must be at least 1")
+    if a.cut_for is not None and a.cut_for <= 0:
+        sys.exit("faults.py: --cut-for must be more than 0 seconds")
+    bad = [kv for kv in a.set if "=" not in kv]
+    if bad:
+        sys.exit(f"faults.py: --set {bad[0]}: expected KEY=VALUE")
     c = Cluster(a.project)
+    c.settings = list(a.set)
     if c.store != "volume":
         sys.exit("faults.py: trials run on the volume store (./deploy.sh compose up --store volume)")
     if wait_all_registered(c, 120) is None:
         sys.exit(f"faults.py: the scheduler does not list {c.executors} executors")
     ref, ref_job_s, stages = reference(c, a.query, a.bound)
+    if a.kind != "restart":
+        ref_job_s, ref, stages = lengthen(c, a, ref_job_s, ref, stages)
     trials = []
     for i in range(a.trials):
         if a.kind == "restart":
             t = trial_restart(c, i, a.trials, a.query, ref, a.bound)
         else:
-            t = trial_executor(c, a.kind, i, a.trials, a.query, ref, ref_job_s, stages, a.bound)
+            t = trial_executor(c, a.kind, i, a.trials, a.query, ref, ref_job_s, stages, a.bound, a.cut_for)
         trials.append(t)
         extra = f" ({t['error']})" if t.get("error") else ""
         rec = f"{t['recovery_s']:.2f} s" if t.get("recovery_s") is not None else "-"
@@ -543,6 +609,7 @@ def main():
         out = pathlib.Path(a.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         doc = {"kind": a.kind, "query": a.query, "executors": c.executors, "bound_s": a.bound,
+               "settings": c.settings,
                "reference": {"job_s": ref_job_s, "stages": stages, "answer": ref},
                "trials": trials, "counts": counts, "summary": line}
         tmp = out.with_suffix(".tmp")
