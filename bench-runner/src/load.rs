@@ -569,16 +569,13 @@ pub async fn tasks_per_executor(
     let mut sum: BTreeMap<String, u64> = BTreeMap::new();
     let mut jobs = 0;
     for j in requests.iter().filter_map(|r| r.job.as_ref()) {
-        match engine.job_details(&j.job_id).await {
-            Ok(d) => match d.tasks_per_executor {
-                Some(per) => {
-                    for (executor, n) in per {
-                        *sum.entry(executor).or_default() += n;
-                    }
-                    jobs += 1;
+        match engine.job_tasks(&j.job_id).await {
+            Ok(tasks) => {
+                for (executor, n) in crate::ballista_cluster::events::tasks_per_executor(&tasks) {
+                    *sum.entry(executor).or_default() += n;
                 }
-                None => return (None, d.note.or_else(|| Some("no task placement".into()))),
-            },
+                jobs += 1;
+            }
             Err(e) => return (None, Some(format!("job {}: {e}", j.job_id))),
         }
     }

@@ -410,15 +410,9 @@ impl Engine for BallistaEngine {
             shuffle_local_partitions,
             ..
         } = stage_operators(&metrics)?;
-        let (tasks, tasks_note) = match &self.event_log_dir {
-            Some(dir) => match events::read_tasks(dir, job_id, Duration::from_secs(10)).await {
-                Ok(t) => (Some(t), None),
-                Err(e) => (None, Some(e.to_string())),
-            },
-            None => (
-                None,
-                Some("the scheduler's event log is not readable here (no --event-log-dir)".into()),
-            ),
+        let (tasks, tasks_note) = match self.job_tasks(job_id).await {
+            Ok(t) => (Some(t), None),
+            Err(e) => (None, Some(e.to_string())),
         };
         let spans = tasks
             .as_deref()
@@ -441,5 +435,14 @@ impl Engine for BallistaEngine {
             shuffle_local_partitions,
             note: tasks_note,
         })
+    }
+
+    async fn job_tasks(&self, job_id: &str) -> Result<Vec<events::TaskRun>> {
+        match &self.event_log_dir {
+            Some(dir) => events::read_tasks(dir, job_id, Duration::from_secs(10)).await,
+            None => Err(Error::Engine(
+                "the scheduler's event log is not readable here (no --event-log-dir)".into(),
+            )),
+        }
     }
 }

@@ -143,6 +143,18 @@ pub trait Engine: Send + Sync {
             self.name()
         )))
     }
+
+    /// The task attempts of a finished job, from the scheduler's event log alone: what a load
+    /// sweep sums over hundreds of jobs, without [`Engine::job_details`]'s metrics request.
+    async fn job_tasks(
+        &self,
+        job_id: &str,
+    ) -> Result<Vec<crate::ballista_cluster::events::TaskRun>> {
+        Err(crate::error::Error::Engine(format!(
+            "{} runs no distributed jobs (asked for {job_id})",
+            self.name()
+        )))
+    }
 }
 
 /// `ctx`'s effective configuration, with every setting that differs from `defaults` (the
