@@ -460,7 +460,6 @@ def executor_attempt(c, kind, i, query, ref, delay, stages, bound, cut_for):
         trial["job_final_status"] = final
         trial["upstream_stall"] = final not in ("Queued", "Running") and any("Roll back running" in l for l in stall_lines)
         trial["scheduler_log"] = [l[:400] for l in stall_lines[-20:]]
-    if outcome == "stalled job":
         # Does the cluster still answer? A fault-free run of the same query on the same
         # scheduler, the stalled job cancelled and every executor registered.
         ans, perr, secs, pjob = run_to_end(c, f"{c.p}-trial-probe", query, PROBE_BOUND)
@@ -540,7 +539,7 @@ def summary(kind, trials):
 PARTITIONS = "datafusion.execution.target_partitions"
 
 
-def lengthen(c, a, job_s, ref, stages):
+def lengthen(c, a, ref, job_s, stages):
     """A fault is placed inside the job by time, from a job seen by polling: a job shorter
     than --min-job ends before the fault lands (a warm 300k-row job takes 0.1-0.3 s, nearly
     all of it the scheduling of its tasks). The query then runs with four times the
@@ -558,7 +557,7 @@ def lengthen(c, a, job_s, ref, stages):
               f"running the query with {PARTITIONS}={partitions}", flush=True)
         c.settings = [kv for kv in c.settings if not kv.startswith(PARTITIONS + "=")] + [f"{PARTITIONS}={partitions}"]
         ref, job_s, stages = reference(c, a.query, a.bound)
-    return job_s, ref, stages
+    return ref, job_s, stages
 
 
 def main():
@@ -591,7 +590,7 @@ def main():
         sys.exit(f"faults.py: the scheduler does not list {c.executors} executors")
     ref, ref_job_s, stages = reference(c, a.query, a.bound)
     if a.kind != "restart":
-        ref_job_s, ref, stages = lengthen(c, a, ref_job_s, ref, stages)
+        ref, ref_job_s, stages = lengthen(c, a, ref, ref_job_s, stages)
     trials = []
     for i in range(a.trials):
         if a.kind == "restart":
