@@ -523,17 +523,38 @@ fn the_engine_patches_apply_to_the_sources_they_name() {
     let repo = common::repo();
     let script = repo.join("scripts/tools/patch-crate.sh");
     let tmp = tempfile::tempdir().unwrap();
-    let mut patches: Vec<_> = std::fs::read_dir(repo.join("patches"))
-        .unwrap()
-        .flatten()
+    let mut patches: Vec<_> = ["patches", "bench-runner/tests/fixtures/patches"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(repo.join(d)).unwrap().flatten())
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "patch"))
         .collect();
     patches.sort();
-    assert!(patches.len() >= 2, "{patches:?}");
-    for p in &patches {
+    assert!(patches.len() >= 3, "{patches:?}");
+    let files_of = |p: &Path| -> BTreeSet<String> {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.strip_prefix("+++ b/"))
+            .map(|f| f.split('\t').next().unwrap().to_string())
+            .collect()
+    };
+    // One copy with two patches of the same crate: the percentile_cont fix and the test's
+    // slowed MAX, as the patched-engine gate test builds it.
+    let both = [
+        repo.join(
+            "patches/datafusion-functions-aggregate-55.2.0--percentile-cont-exact-weight.patch",
+        ),
+        repo.join(SLOW_MAX_PATCH),
+    ];
+    let sets = patches
+        .iter()
+        .map(|p| vec![p.clone()])
+        .chain([both.to_vec()]);
+    for set in sets {
+        let p = &set[0];
         let o = std::process::Command::new(&script)
-            .arg(p)
+            .args(&set)
             .arg(tmp.path())
             .output()
             .unwrap();
@@ -550,14 +571,7 @@ fn the_engine_patches_apply_to_the_sources_they_name() {
             p.display()
         );
         // The registry copy it came from: the same crate directory name.
-        let home = std::env::var("CARGO_HOME")
-            .unwrap_or_else(|_| format!("{}/.cargo", std::env::var("HOME").unwrap()));
-        let src = std::fs::read_dir(Path::new(&home).join("registry/src"))
-            .unwrap()
-            .flatten()
-            .map(|e| e.path().join(&name))
-            .find(|d| d.is_dir())
-            .expect("the registry holds the crate");
+        let src = registry_source(&name);
         let d = std::process::Command::new("diff")
             .args(["-rq"])
             .arg(&src)
@@ -582,13 +596,8 @@ fn the_engine_patches_apply_to_the_sources_they_name() {
                     .to_string()
             })
             .collect();
-        let named: BTreeSet<String> = std::fs::read_to_string(p)
-            .unwrap()
-            .lines()
-            .filter_map(|l| l.strip_prefix("+++ b/"))
-            .map(|f| f.split('\t').next().unwrap().to_string())
-            .collect();
-        assert_eq!(changed, named, "{}", p.display());
+        let named: BTreeSet<String> = set.iter().flat_map(|p| files_of(p)).collect();
+        assert_eq!(changed, named, "{set:?}");
     }
     let missing = tmp.path().join("datafusion-functions-1.0.0--x.patch");
     std::fs::copy(&patches[0], &missing).unwrap();
@@ -649,5 +658,182 @@ fn gate_refuses_an_engine_patch_the_tree_would_not_use() {
     assert!(
         err.contains("--new-patch") && err.contains("/no/such/copy"),
         "{err}"
+    );
+}
+
+/// The test's own engine patch: MAX without GROUP BY (only `filter_one_day` uses it) makes 64
+/// extra passes over each batch; every answer stays the same.
+const SLOW_MAX_PATCH: &str =
+    "bench-runner/tests/fixtures/patches/datafusion-functions-aggregate-55.2.0--slow-max.patch";
+
+/// A crate's sources in cargo's registry (`<crate>-<version>`).
+fn registry_source(name: &str) -> std::path::PathBuf {
+    let home = std::env::var("CARGO_HOME")
+        .unwrap_or_else(|_| format!("{}/.cargo", std::env::var("HOME").unwrap()));
+    std::fs::read_dir(Path::new(&home).join("registry/src"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join(name))
+        .find(|d| d.is_dir())
+        .unwrap_or_else(|| panic!("the registry holds {name}"))
+}
+
+/// `gate --base-patch/--new-patch` on real engine builds of `datafusion-functions-aggregate`
+/// (each side rebuilds that crate and everything above it: DataFusion, Ballista's client and
+/// bench-runner). Three gates, two builds:
+/// - an unmodified copy of the crate against the registry's: an A/A verdict (no query changes
+///   on either metric, no answer changes), the patch and its source hash recorded;
+/// - that copy against one with our percentile_cont fix and a MAX slowed on purpose: fails;
+///   `filter_one_day` is slower by instructions and no other query is flagged; only
+///   `agg_latency_p99`'s answer changed, shown row by row beside DuckDB's;
+/// - the same two builds (kept, not rebuilt) on `agg_latency_p99` alone: the answer change
+///   fails the gate, and passes it with `--accept-answer-change`.
+///
+/// NEW is built from the committed HEAD (the gate says so when the checkout has changes).
+#[test]
+#[ignore = "builds DataFusion twice (about 25 min on 2 cores), over CI's budget: run with \
+            cargo test --release --workspace --test gate -- --ignored patched"]
+fn gate_judges_patched_engine_builds() {
+    let _deadline = common::Deadline::new(std::time::Duration::from_secs(3600));
+    let _alone = alone();
+    let repo = common::repo();
+    let tmp = tempfile::tempdir().unwrap();
+    let krate = "datafusion-functions-aggregate";
+    let unmodified = tmp.path().join("unmodified");
+    std::fs::create_dir_all(&unmodified).unwrap();
+    let cp = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(registry_source("datafusion-functions-aggregate-55.2.0"))
+        .arg(&unmodified)
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    let unmodified = unmodified.join("datafusion-functions-aggregate-55.2.0");
+    let o = std::process::Command::new(repo.join("scripts/tools/patch-crate.sh"))
+        .arg(repo.join(
+            "patches/datafusion-functions-aggregate-55.2.0--percentile-cont-exact-weight.patch",
+        ))
+        .arg(repo.join(SLOW_MAX_PATCH))
+        .arg(tmp.path().join("changed"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let changed = std::path::PathBuf::from(text(&o.stdout).trim());
+    let data = generate(&tmp.path().join("data"), 300_000, 2, 100_000);
+    let queries = workload();
+    let spec = |dir: &Path| format!("{krate}={}", dir.display());
+    let gate = |name: &str, extra: &[&str]| {
+        let out = tmp.path().join(name);
+        let mut args = vec![
+            "gate",
+            "--base",
+            "HEAD",
+            "--data",
+            data.to_str().unwrap(),
+            "--queries",
+            queries.to_str().unwrap(),
+            "--rounds",
+            "3",
+            "--iterations",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = bench_runner(&args);
+        let (stdout, stderr) = (text(&o.stdout), text(&o.stderr));
+        eprintln!("{name}:\n{stderr}");
+        let c: Comparison =
+            serde_json::from_str(&std::fs::read_to_string(out.join("comparison.json")).unwrap())
+                .unwrap_or_else(|e| panic!("{name}: {e}\n{stdout}\n{stderr}"));
+        (o.status.code(), c, stdout + &stderr, out)
+    };
+    let flagged = |c: &Comparison| -> BTreeSet<String> {
+        c.queries
+            .iter()
+            .filter(|q| {
+                q.verdict == Verdict::Slower
+                    || q.verdict == Verdict::Faster
+                    || q.instructions
+                        .as_ref()
+                        .is_none_or(|i| i.verdict != Verdict::NoChange)
+            })
+            .map(|q| q.query.clone())
+            .collect()
+    };
+    let answers = |c: &Comparison| -> BTreeSet<String> {
+        c.queries
+            .iter()
+            .filter(|q| q.answer_changed)
+            .map(|q| q.query.clone())
+            .collect()
+    };
+
+    // A patch that changes nothing.
+    let (code, c, log, out) = gate("aa", &["--new-patch", &spec(&unmodified)]);
+    assert_eq!(code, Some(0), "{log}");
+    assert_eq!(c.queries.len(), 13, "{log}");
+    assert_eq!(flagged(&c), BTreeSet::new(), "{log}");
+    assert_eq!(answers(&c), BTreeSet::new(), "{log}");
+    assert!(c.base_patches.is_empty(), "{:?}", c.base_patches);
+    assert_eq!(c.new_patches.len(), 1, "{:?}", c.new_patches);
+    assert!(
+        c.new_patches[0].starts_with(&spec(&unmodified))
+            && c.new_patches[0].contains("sources sha256:"),
+        "{:?}",
+        c.new_patches
+    );
+    let new = RunResult::read(&out.join("new.json")).unwrap();
+    assert_eq!(new.environment.engine_patches, c.new_patches);
+    assert!(log.contains("built in"), "{log}");
+
+    // The fix and the slowed MAX, against the unmodified copy (kept from the gate above).
+    let sides = [
+        "--base-patch",
+        &spec(&unmodified),
+        "--new-patch",
+        &spec(&changed),
+    ];
+    let (code, c, log, out) = gate("changed", &sides);
+    assert!(log.contains("reusing"), "BASE is the A/A gate's NEW: {log}");
+    assert_eq!(code, Some(1), "{log}");
+    assert_eq!(
+        flagged(&c),
+        BTreeSet::from(["filter_one_day".to_string()]),
+        "{log}"
+    );
+    let slowed = c
+        .queries
+        .iter()
+        .find(|q| q.query == "filter_one_day")
+        .unwrap();
+    let i = slowed.instructions.as_ref().unwrap();
+    assert_eq!(i.verdict, Verdict::Slower, "{i:?}");
+    assert_ne!(slowed.verdict, Verdict::Faster, "{log}");
+    assert_eq!(
+        answers(&c),
+        BTreeSet::from(["agg_latency_p99".to_string()]),
+        "{log}"
+    );
+    let shown = std::fs::read_to_string(out.join("answers.md")).unwrap();
+    assert!(
+        shown.contains("agg_latency_p99") && shown.contains("DuckDB"),
+        "{shown}"
+    );
+    assert!(c.new_patches[0].starts_with(&spec(&changed)), "{c:?}");
+    assert!(c.base_patches[0].starts_with(&spec(&unmodified)), "{c:?}");
+
+    // The answer change alone: a failure unless accepted.
+    let one = [&sides[..], &["--query", "agg_latency_p99"]].concat();
+    let (code, c, log, _) = gate("answer", &one);
+    assert_eq!(code, Some(1), "{log}");
+    assert!(c.queries[0].answer_changed && !c.queries[0].answer_change_accepted);
+    let accepted = [&one[..], &["--accept-answer-change", "agg_latency_p99"]].concat();
+    let (code, c, log, _) = gate("accepted", &accepted);
+    assert_eq!(code, Some(0), "{log}");
+    assert!(c.queries[0].answer_changed && c.queries[0].answer_change_accepted);
+    assert!(
+        !log.contains("building bench-runner"),
+        "the kept builds are reused: {log}"
     );
 }

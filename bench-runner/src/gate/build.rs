@@ -418,6 +418,7 @@ pub fn build_revision(
         worktree.path.display(),
         target_dir.display()
     ));
+    let building = std::time::Instant::now();
     let mut cargo = Command::new("cargo");
     if !described.is_empty() {
         // Recorded in the binary's results (environment.engine_patches).
@@ -445,7 +446,13 @@ pub fn build_revision(
         .filter(|v| v["reason"] == "compiler-artifact" && v["target"]["name"] == "bench-runner")
         .find_map(|v| v["executable"].as_str().map(PathBuf::from));
     let result = match (out.status.success(), built) {
-        (true, Some(exe)) => copy_executable(&exe, &kept).map(|()| kept),
+        (true, Some(exe)) => {
+            log(&format!(
+                "{key}: built in {:.0} s",
+                building.elapsed().as_secs_f64()
+            ));
+            copy_executable(&exe, &kept).map(|()| kept)
+        }
         _ => Err(Error::Config(format!(
             "building {key} failed ({}); see cargo's messages above",
             out.status
