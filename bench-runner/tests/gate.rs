@@ -699,7 +699,14 @@ fn gate_judges_patched_engine_builds() {
     let repo = common::repo();
     let tmp = tempfile::tempdir().unwrap();
     let krate = "datafusion-functions-aggregate";
-    let unmodified = tmp.path().join("unmodified");
+    // The copies live at one place beside the target directory, not in the temporary one: a
+    // side's build is kept under its commit and its patches' paths and hashes, so a second run
+    // of this test at the same commit reuses both builds instead of making them again.
+    let copies = common::bin_dir().join("../logbench-test-copies");
+    std::fs::create_dir_all(&copies).unwrap();
+    let copies = copies.canonicalize().unwrap();
+    let unmodified = copies.join("unmodified");
+    let _ = std::fs::remove_dir_all(&unmodified);
     std::fs::create_dir_all(&unmodified).unwrap();
     let cp = std::process::Command::new("cp")
         .arg("-r")
@@ -714,7 +721,7 @@ fn gate_judges_patched_engine_builds() {
             "patches/datafusion-functions-aggregate-55.2.0--percentile-cont-exact-weight.patch",
         ))
         .arg(repo.join(SLOW_MAX_PATCH))
-        .arg(tmp.path().join("changed"))
+        .arg(copies.join("changed"))
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", text(&o.stderr));
@@ -736,6 +743,12 @@ fn gate_judges_patched_engine_builds() {
             "3",
             "--iterations",
             "2",
+            // Wall time of 2-15 ms queries in 3 rounds cannot hold a 7.5 % band: in one A/A
+            // gate of these builds two queries read 1.25x and 1.30x "slower" with the same
+            // instruction counts. The patches are judged by instructions and answers; wall
+            // time only past 1.5x.
+            "--noise",
+            "0.5",
             "--out",
             out.to_str().unwrap(),
         ];

@@ -248,7 +248,11 @@ pub fn prepare_base(
     let commit = resolve(&repo, rev)?;
     let target = build_target(this, target_dir)?;
     let cache = target.join("logbench-gate");
-    if new_bin == this
+    if let Some(built) = built_clean() {
+        // This binary is `built`'s build, whatever the checkout holds now: a gate whose NEW
+        // is another binary (a patched engine, --new-bin) finds BASE = that commit built.
+        remember(this, built, &cache, 3)?;
+    } else if new_bin == this
         && let Some(head) = clean_head(&repo)
     {
         remember(this, &head, &cache, 3)?;
@@ -270,6 +274,17 @@ pub fn prepare_base(
         remember(this, &commit, &cache, 3)?;
     }
     build_revision(&repo, &commit, &target, &cache, patches, log)
+}
+
+/// The commit this very binary was built from, when its checkout was clean and no engine
+/// crate was patched (what its build script recorded).
+fn built_clean() -> Option<&'static str> {
+    let commit = env!("LOGBENCH_GIT_COMMIT");
+    (env!("LOGBENCH_GIT_DIRTY") == "false"
+        && env!("LOGBENCH_ENGINE_PATCHES").is_empty()
+        && commit.len() == 40
+        && commit.bytes().all(|b| b.is_ascii_hexdigit()))
+    .then_some(commit)
 }
 
 /// The cargo target directory to build a side into: `target_dir`, or the one `this` is in.
