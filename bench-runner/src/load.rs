@@ -730,18 +730,28 @@ pub async fn throughput_test(
     }
 }
 
-/// A query's serial answer and time: one execution on an otherwise idle engine, after a cold
-/// one, in the same invocation as the load.
+/// A query's serial answer and time on an otherwise idle engine, in the same invocation as the
+/// load: one cold execution, then [`SERIAL_WARM_RUNS`] warm ones, whose medians are kept.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Serial {
     pub query: String,
     pub weight: f64,
     pub cold_us: u64,
+    /// How many warm executions the medians below come from (1 in files written before
+    /// 2026-12-04).
+    #[serde(default = "one")]
+    pub warm_runs: u32,
+    /// The median of the warm executions' wall times.
     pub warm_us: u64,
-    /// CPU time of the warm execution, over the processes [`LoadResult::cpu_bound`] names.
+    /// The median of the warm executions' CPU times, over the processes
+    /// [`LoadResult::cpu_bound`] names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warm_cpu_us: Option<u64>,
     pub answer: AnswerDigest,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// CPU time so far of this process and of `pids` (the cluster's processes on this machine).
@@ -784,8 +794,14 @@ impl CpuBound {
     }
 }
 
-/// Runs each query of the mix twice, alone (cold, then warm), for its answer and service
-/// time: the reference the answers under load must equal.
+/// Warm executions per query in [`serial`]. One was too few for the CPU bound: on a 2-core
+/// machine (2026-12-04, 20M rows, Ballista) one warm execution's CPU moved 6 % between two
+/// invocations of the same mix, and up to 25 % for a query in a cluster's first jobs.
+pub const SERIAL_WARM_RUNS: usize = 3;
+
+/// Runs each query of the mix alone, once cold and [`SERIAL_WARM_RUNS`] times warm, for its
+/// answer and service time: the reference the answers under load must equal. The warm runs
+/// must agree with each other.
 pub async fn serial(
     engine: &dyn Engine,
     mix: &[(Query, f64)],
@@ -795,18 +811,37 @@ pub async fn serial(
     let mut out = Vec::new();
     for (q, weight) in mix {
         let (_, cold_us) = crate::engine::timed_run(engine, &q.sql, timeout).await?;
-        let cpu = cpu_time(pids);
-        let (batches, warm_us) = crate::engine::timed_run(engine, &q.sql, timeout).await?;
-        let warm_cpu = cpu_time(pids).saturating_sub(cpu);
+        engine.forget_last_run();
+        let (mut walls, mut cpus) = (Vec::new(), Vec::new());
+        let mut answer: Option<AnswerDigest> = None;
+        for _ in 0..SERIAL_WARM_RUNS {
+            let cpu = cpu_time(pids);
+            let (batches, warm_us) = crate::engine::timed_run(engine, &q.sql, timeout).await?;
+            cpus.push(cpu_time(pids).saturating_sub(cpu).as_micros() as u64);
+            walls.push(warm_us);
+            let this = digest(&batches, q.fixes_order())?;
+            engine.forget_last_run();
+            match &answer {
+                Some(first) if *first != this => {
+                    return Err(Error::Engine(format!(
+                        "{}: its serial runs gave different answers ({} rows, {} and {} rows, {}): \
+                         no reference for the answers under load",
+                        q.name, first.rows, first.digest, this.rows, this.digest
+                    )));
+                }
+                Some(_) => {}
+                None => answer = Some(this),
+            }
+        }
         out.push(Serial {
             query: q.name.clone(),
             weight: *weight,
             cold_us,
-            warm_us,
-            warm_cpu_us: Some(warm_cpu.as_micros() as u64),
-            answer: digest(&batches, q.fixes_order())?,
+            warm_runs: SERIAL_WARM_RUNS as u32,
+            warm_us: crate::sampling::median(&walls).round() as u64,
+            warm_cpu_us: Some(crate::sampling::median(&cpus).round() as u64),
+            answer: answer.expect("at least one warm run"),
         });
-        engine.forget_last_run();
     }
     Ok(out)
 }
@@ -1034,6 +1069,14 @@ impl LoadComparison {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_serial_record_written_before_warm_runs_were_counted_had_one() {
+        let old = r#"{"query": "q", "weight": 1.0, "cold_us": 5, "warm_us": 4, "warm_cpu_us": 3,
+            "answer": {"rows": 1, "digest": "00"}}"#;
+        let s: Serial = serde_json::from_str(old).unwrap();
+        assert_eq!((s.warm_runs, s.warm_us), (1, 4));
+    }
 
     fn gaps(plan: &[Planned]) -> Vec<f64> {
         plan.windows(2)

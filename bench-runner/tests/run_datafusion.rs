@@ -776,6 +776,12 @@ fn load_shows_a_stop_of_the_runner_in_the_response_times() {
     let r = bench_runner::load::LoadResult::read(&out).unwrap();
     assert!(r.complete);
     assert_eq!(r.serial.len(), 1);
+    // The serial reference is the median of several warm runs, not one.
+    assert_eq!(
+        r.serial[0].warm_runs as usize,
+        bench_runner::load::SERIAL_WARM_RUNS
+    );
+    assert!(r.serial[0].warm_runs > 1 && r.serial[0].warm_us > 0);
     let run = &r.rates[0];
     assert_eq!((run.planned, run.ok), (120, 120), "{log}");
     let delays: Vec<u64> = run
