@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What a lone Ballista job pays that jobs under load share: CPU seconds and minor page faults
-# per job of the scheduler and of the executors, per query, for lone jobs (constant 1/s, one in
-# flight) and a saturated cluster (Poisson 3/s), on one local cluster of 2 executors; and the
+# per job (the load's own serial jobs counted in) of the scheduler and of the executors, per
+# query, for lone jobs (constant 1/s, one in flight) and a saturated cluster (Poisson 3/s), on
+# one local cluster of 2 executors; and the
 # cluster's CPU over 20 s idle. VAR=VALUE arguments go to the cluster's processes (for
 # example MIMALLOC_PURGE_DELAY=-1); LONE_ONLY=1 skips the saturated runs.
 # Usage: scripts/experiments/lone-jobs.sh OUT [VAR=VALUE...]   (data: data/logs-20000000)
@@ -48,9 +49,11 @@ for line in open(f"{out}/phases.txt"):
     if name == "idle":
         print(f"| idle, 20 s | 0 | | {d[0] * 10} ms in all | {(d[2] + d[4]) * 10} ms in all | {d[1] + d[3] + d[5]} in all |")
         continue
-    r = json.load(open(f"{out}/{name}.json"))["rates"][0]
+    result = json.load(open(f"{out}/{name}.json"))
+    r = result["rates"][0]
     n = sum(1 for q in r["requests"] if q.get("started_us") is not None)
-    jobs = n + 2  # the load's own serial runs: one cold, one warm
+    # The load's own serial runs are jobs too: one cold and warm_runs warm per query.
+    jobs = n + sum(1 + s.get("warm_runs", 1) for s in result["serial"])
     print(f"| {name} | {n} | {r['cpu_ms_per_request'] / 1e3:.3f} | {d[0] * 10 / jobs:.1f} | "
           f"{(d[2] + d[4]) * 10 / jobs:.0f} | {(d[1] + d[3] + d[5]) / jobs:.0f} |")
 PY

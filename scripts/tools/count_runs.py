@@ -9,7 +9,7 @@ import sys
 
 
 def dumps(out):
-    """{query: {process: [(run, instructions, path)]}} from the region dumps under OUT/p*/."""
+    """{query: {process: [(run, instructions)]}} from the region dumps under OUT/p*/."""
     data = {}
     for proc in sorted(glob.glob(f"{out}/p*")):
         for path in glob.glob(f"{proc}/callgrind.out.*"):
@@ -18,7 +18,7 @@ def dumps(out):
             totals = re.findall(r"^totals: (\d+)", text, re.M)
             if region and totals:
                 runs = data.setdefault(region.group(1), {}).setdefault(proc.rsplit("/", 1)[1], [])
-                runs.append((int(region.group(2)), int(totals[-1]), path))
+                runs.append((int(region.group(2)), int(totals[-1])))
     return data
 
 
@@ -33,7 +33,7 @@ def main():
     medians = {}
     for query, procs in sorted(data.items()):
         for proc, runs in sorted(procs.items()):
-            counts = [ir for _, ir, _ in sorted(runs)]
+            counts = [ir for _, ir in sorted(runs)]
             spread = (max(counts) - min(counts)) / statistics.median(counts) * 100
             print(f"| {query} | {proc} | {' '.join(f'{c / 1e6:.2f}' for c in counts)} | {spread:.3f} % |")
             medians.setdefault(query, []).append(counts)
