@@ -61,7 +61,9 @@ pub struct Calibration {
 }
 
 /// Instruction thresholds the false-alarm table covers.
-pub const INSTR_SWEEP: [f64; 7] = [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02];
+pub const INSTR_SWEEP: [f64; 9] = [
+    0.0002, 0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.01, 0.02,
+];
 
 #[derive(Debug, Clone, Serialize)]
 pub struct InstructionCalibration {

@@ -297,6 +297,7 @@ pub fn count(
                 CountRuntime::Current => "threads: the query runs on a current-thread tokio runtime (the same plan and partitions, one thread)".into(),
             },
             "per_execution is the median of the counted runs: the first counted run is about 1 % above the others".into(),
+            "runs: a query whose `-- instr-runs:` header asks for more is counted that many times".into(),
         ],
     };
     Ok((setup, counts))

@@ -11,6 +11,9 @@
 //! `-- instr-threshold: 2 %` gives a query its own instruction threshold in `compare` and the
 //! gate, for a query whose instruction count moves between processes more than the default
 //! threshold allows (measured by the A/A gates; see docs/gate-calibration.md).
+//! `-- instr-runs: 9` counts it at least 9 times where an instruction count takes the median of
+//! its runs: for a query whose runs spread within a process, more runs bring the median of one
+//! process closer to another's at the cost of counting time.
 //!
 //! The default workload, the repository's `queries/*.sql`, is built into the binary
 //! ([`builtin`]), so `bench-runner run` needs no checkout; `--queries DIR` replaces it.
@@ -30,6 +33,9 @@ pub struct Query {
     /// `-- instr-threshold:` in hundredths of a percent (200 = 2 %).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instr_threshold_bp: Option<u32>,
+    /// `-- instr-runs:`: counted runs at least (the count's median is taken over them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instr_runs: Option<u32>,
     /// `-- tolerance: COLUMN RELATIVE WHY`: a known divergence between engines in one column
     /// of the answer (an upstream bug), within which answers still agree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -89,6 +95,7 @@ impl Query {
             intent: String::new(),
             sql: String::new(),
             instr_threshold_bp: None,
+            instr_runs: None,
             tolerance: None,
             path: path.to_path_buf(),
         };
@@ -113,6 +120,17 @@ impl Query {
                                         ))
                                     },
                                 )?)
+                            }
+                            "instr-runs" => {
+                                q.instr_runs =
+                                    Some(value.parse().ok().filter(|n| (1..=100).contains(n)).ok_or_else(
+                                        || {
+                                            Error::Workload(format!(
+                                                "{}: instr-runs {value:?} is not a number of runs from 1 to 100",
+                                                path.display()
+                                            ))
+                                        },
+                                    )?)
                             }
                             "tolerance" => {
                                 q.tolerance = Some(Tolerance::parse(&value).ok_or_else(|| {
@@ -286,6 +304,21 @@ mod tests {
             .map(|q| q.name)
             .collect();
         assert_eq!(unordered, ["filter_non_selective", "filter_one_day"]);
+    }
+
+    #[test]
+    fn an_instr_runs_header_asks_for_runs_from_1_to_100() {
+        let q = |text: &str| Query::parse("q", text, Path::new("q.sql"));
+        let runs = q("-- instr-runs: 9\nSELECT 1").unwrap().instr_runs;
+        assert_eq!(runs, Some(9));
+        assert_eq!(q("SELECT 1").unwrap().instr_runs, None);
+        for bad in ["0", "101", "3.5", "many", ""] {
+            let e = q(&format!("-- instr-runs: {bad}\nSELECT 1")).unwrap_err();
+            assert!(
+                e.to_string().contains("not a number of runs from 1 to 100"),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! starts under callgrind ([`bench_runner::callgrind`]). It registers the dataset and runs each
 //! query once without instrumentation (file metadata and caches warm, code translated), then
 //! `--runs` times inside a counted region each: instrumentation on, counters zeroed, the query
-//! to its last batch, the counters dumped under the query's name and run number.
+//! to its last batch, the counters dumped under the query's name and run number. A query whose
+//! `-- instr-runs:` header asks for more runs than `--runs` gets them.
 
 use bench_runner::callgrind::{self, Region};
 use bench_runner::engine::datafusion::DataFusionEngine;
@@ -24,11 +25,12 @@ pub struct Args {
     set: Vec<String>,
     #[arg(long, value_parser = logbench_common::bytes::parse_bytes)]
     memory_limit: Option<u64>,
-    /// Counted runs per query.
+    /// Counted runs per query (more for a query whose `-- instr-runs:` header asks for more).
     #[arg(long, default_value_t = 3)]
     runs: u32,
     /// The same executions with no client requests (no regions zeroed or dumped): for a plain
-    /// whole-process count to check the regions against (tests).
+    /// whole-process count to check the regions against (tests). Exactly `--runs` counted
+    /// executions, whatever a query's `-- instr-runs:` header asks.
     #[arg(long)]
     no_regions: bool,
     /// The runtime the query executes on: `multi`, the multi-threaded runtime `run` measures
@@ -79,7 +81,14 @@ async fn count(args: Args) -> Outcome {
             ok = false;
             continue;
         }
-        for run in 0..args.runs {
+        // A plain whole-process count takes differences of counts made with different
+        // `--runs`, so there `--runs` is exact; regions get what the query's header asks.
+        let runs = if args.no_regions {
+            args.runs
+        } else {
+            args.runs.max(q.instr_runs.unwrap_or(0))
+        };
+        for run in 0..runs {
             let region =
                 (!args.no_regions).then(|| Region::start(&callgrind::region_name(&q.name, run)));
             let answer = engine.execute(&q.sql).await;
