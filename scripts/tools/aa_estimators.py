@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How far apart the two sides of A/A gates are per query when a side's counted runs are
-reduced to one figure in different ways: the median (what the gate takes), the median of the
-first k runs, the mean, the minimum. Reads each gate's instructions/{base,new}.json.
+reduced to one figure in different ways: the median of the first 3 runs (what every query got
+before `-- instr-runs:`), the median of all (what the gate takes), the mean, the minimum. Reads each gate's instructions/{base,new}.json.
 usage: aa_estimators.py AA-DIR   (the output of scripts/experiments/gate-aa.sh)"""
 import glob
 import json
