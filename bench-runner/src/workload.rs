@@ -87,6 +87,12 @@ pub fn builtin_instr_thresholds() -> std::collections::BTreeMap<String, f64> {
 }
 
 impl Query {
+    /// Counted runs for an instruction count asked for `runs` a query: `runs`, or more where
+    /// the query's `-- instr-runs:` header asks for more.
+    pub fn counted_runs(&self, runs: u32) -> u32 {
+        runs.max(self.instr_runs.unwrap_or(0))
+    }
+
     /// Parses one query file's text; `stem` names it when the header does not.
     pub fn parse(stem: &str, text: &str, path: &Path) -> Result<Self> {
         let mut q = Query {
@@ -309,9 +315,12 @@ mod tests {
     #[test]
     fn an_instr_runs_header_asks_for_runs_from_1_to_100() {
         let q = |text: &str| Query::parse("q", text, Path::new("q.sql"));
-        let runs = q("-- instr-runs: 9\nSELECT 1").unwrap().instr_runs;
-        assert_eq!(runs, Some(9));
-        assert_eq!(q("SELECT 1").unwrap().instr_runs, None);
+        let nine = q("-- instr-runs: 9\nSELECT 1").unwrap();
+        assert_eq!(nine.instr_runs, Some(9));
+        // The header raises the runs asked for and never lowers them.
+        assert_eq!((nine.counted_runs(3), nine.counted_runs(12)), (9, 12));
+        let plain = q("SELECT 1").unwrap();
+        assert_eq!((plain.instr_runs, plain.counted_runs(3)), (None, 3));
         for bad in ["0", "101", "3.5", "many", ""] {
             let e = q(&format!("-- instr-runs: {bad}\nSELECT 1")).unwrap_err();
             assert!(

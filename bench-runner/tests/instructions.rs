@@ -81,13 +81,12 @@ fn each_query_gets_repeatable_instruction_counts_that_see_a_setting_change() {
     // `--instructions 3`, and more where the query's `-- instr-runs:` header asks for more
     // (`filter_one_day`: 9).
     let asked = |q: &str| -> usize {
-        let header = bench_runner::workload::builtin()
+        bench_runner::workload::builtin()
             .unwrap()
             .into_iter()
             .find(|w| w.name == q)
             .unwrap()
-            .instr_runs;
-        header.map_or(3, |n| (n as usize).max(3))
+            .counted_runs(3) as usize
     };
     assert_eq!(asked("filter_one_day"), 9);
     for q in ["agg_status_codes", "filter_one_day"] {

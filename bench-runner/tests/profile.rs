@@ -166,14 +166,17 @@ fn datafusion_profiles_show_the_zoned_date_trunc_path_and_the_report_links_them(
             .same_rows(naive.answer.as_ref().unwrap()),
         "the variant gives the same answer"
     );
-    // The per-value path converts every timestamp through chrono's time-zone types.
+    // The per-value path converts every timestamp through chrono's time-zone types. Its share
+    // of the small test dataset's samples depends on the machine (45 % at 200M rows here,
+    // 18.1 % in one CI run on 2026-12-05, when this asked for 20 %), so the test asks for a
+    // tenth of the samples against under 2 % in the variant: five times the variant's at least.
     let tz = |f: &str| f.contains("date_trunc_coarse_with_tz") || f.contains("with_timezone");
     let f = |x: &bench_runner::results::QueryResult| {
         folded(&out, &x.profile.as_ref().unwrap().processes[0].folded)
     };
     let (in_zoned, in_naive) = (stack_share(&f(zoned), tz), stack_share(&f(naive), tz));
     assert!(
-        in_zoned > 20.0 && in_naive < 2.0,
+        in_zoned > 10.0 && in_naive < 2.0,
         "time-zone frames: {in_zoned:.1} % of agg_hourly_region's samples, {in_naive:.1} % of the variant's"
     );
 

@@ -86,7 +86,7 @@ async fn count(args: Args) -> Outcome {
         let runs = if args.no_regions {
             args.runs
         } else {
-            args.runs.max(q.instr_runs.unwrap_or(0))
+            q.counted_runs(args.runs)
         };
         for run in 0..runs {
             let region =
