@@ -363,7 +363,7 @@ fn gate_base_rev_resolves_the_commit_and_reuses_its_kept_binary() {
 
 /// The known small slowdown, by configuration: NEW runs with batches of 4096 rows instead of
 /// 8192. Wall time on this machine cannot see it; the instruction counts must: each query is
-/// flagged exactly when its change passes its threshold (0.4 %, or its own where the A/A gates
+/// flagged exactly when its change passes its threshold (0.3 %, or its own where the A/A gates
 /// required one), so every query changed by 1 % or more under the default threshold is flagged
 /// and none changed by under 0.2 %; at least one is; the gate fails on an instruction
 /// regression. Each query's ratio and verdict are then checked against the change plain

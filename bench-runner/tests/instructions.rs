@@ -373,7 +373,7 @@ fn the_multi_threaded_count_sees_a_threads_only_change() {
 
 /// A/A: two processes counting the same queries at once, as the gate counts its two sides,
 /// agree within each query's instruction threshold as `compare` judges it (the larger of its
-/// `-- instr-threshold:` header and the 0.4 % default): the spread the thresholds state, which
+/// `-- instr-threshold:` header and the 0.3 % default): the spread the thresholds state, which
 /// an A/A gate must stay inside not to raise a false alarm. The queries are the ones whose counts spread most across processes
 /// (docs/methodology.md): the zoned `date_trunc` aggregation on mimalloc (0.31 %), the two hash
 /// aggregations that glibc malloc made spread by up to 0.72 %, and the sort whose tasks hand

@@ -24,7 +24,7 @@ pub struct JudgeArgs {
     #[arg(long, default_value = "holm", value_parser = ["holm", "bh"])]
     correction: String,
     /// Instructions: relative change in instructions per execution that makes a query slower
-    /// (0.004 = 0.4 %; derived from the A/A spread, see docs/gate-calibration.md).
+    /// (0.003 = 0.3 %; derived from the A/A spread, see docs/gate-calibration.md).
     #[arg(long, default_value_t = compare::DEFAULT_INSTR_THRESHOLD)]
     instr_threshold: f64,
     /// Plain runs (not a gate's paired rounds): an absolute floor in milliseconds added to the

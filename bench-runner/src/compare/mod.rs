@@ -93,7 +93,7 @@ pub struct Options {
 /// The instruction threshold's default: above the largest A/A difference measured
 /// (docs/methodology.md, docs/gate-calibration.md) with room to spare, below the 1 % a user
 /// wants to hear about.
-pub const DEFAULT_INSTR_THRESHOLD: f64 = 0.004;
+pub const DEFAULT_INSTR_THRESHOLD: f64 = 0.003;
 /// The plain-compare floor's default (µs) and drift: together, with margin, the smallest with
 /// no false alarm over every pair of sequential A/A runs measured (docs/gate-calibration.md).
 pub const DEFAULT_FLOOR_US: f64 = 2000.0;
