@@ -259,8 +259,23 @@ pub fn count_instructions(
             }
         }
     }
+    // The runs as they were counted: a query's `-- instr-runs:` header raises its own.
+    let raised: Vec<String> = counted
+        .iter()
+        .flatten()
+        .take(1)
+        .flat_map(|r| r.engines.iter().flat_map(|e| &e.queries))
+        .filter_map(|q| Some((&q.name, q.instructions.as_ref()?.runs.len())))
+        .filter(|&(_, n)| n > runs as usize)
+        .map(|(name, n)| format!("{name} {n}"))
+        .collect();
+    let more = if raised.is_empty() {
+        String::new()
+    } else {
+        format!(" (more where a header asks: {})", raised.join(", "))
+    };
     log(&format!(
-        "instructions: {} queries, {runs} counted runs each, both sides in {:.0} s",
+        "instructions: {} queries, {runs} counted runs each{more}, both sides in {:.0} s",
         plan.queries.len(),
         started.elapsed().as_secs_f64()
     ));
